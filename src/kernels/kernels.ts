@@ -1,0 +1,90 @@
+// The kernel interface: every numeric inner loop of rnnlm is declared here once.
+// `ref.ts` is the plain TypeScript reference (the specification, Float32 or Float64);
+// fast backends (WebAssembly SIMD, threads) implement the same interface and are tested
+// against the reference by test/kernels.conformance.test.ts.
+//
+// Legend: M, N, K matrix dims; R rows, C columns; V vocab; n element count.
+// Every matrix is a dense row-major block that starts at index 0 of the array passed in
+// (pass `arr.subarray(off, off + len)` for an offset). Arguments are ordered out, in, weights, dims.
+
+/** A numeric buffer: Float32Array for training and inference, Float64Array for gradient checks. */
+export type Arr = Float32Array | Float64Array;
+
+/** Element-wise activation of a recurrent cell. */
+export type Activation = 'sigmoid' | 'tanh' | 'relu';
+
+export interface Kernels {
+  /** Human-readable backend name, e.g. "ref" or "wasm-simd (relaxed, 2 threads)". */
+  readonly name: string;
+
+  /**
+   * Allocate a zeroed buffer that this backend can use without copying. A wasm backend returns
+   * a view into its own memory; the reference returns a plain typed array.
+   */
+  alloc(n: number): Float32Array;
+
+  /**
+   * C[M,N] = beta * C + op(A) · op(B), where beta is 0 (overwrite) or 1 (accumulate).
+   * op(A) is A[M,K] (transA=false) or A[K,M]ᵀ (transA=true); op(B) is B[K,N] or B[N,K]ᵀ.
+   * The model uses three layouts: A·B, Aᵀ·B and A·Bᵀ.
+   */
+  gemm(
+    C: Arr, A: Arr, B: Arr,
+    M: number, N: number, K: number,
+    transA: boolean, transB: boolean, beta: 0 | 1,
+  ): void;
+
+  /** Y[R,C] += b[C] broadcast over rows. */
+  addBias(Y: Arr, b: Arr, R: number, C: number): void;
+
+  /** db[C] += Σ_r dY[r,:] (the gradient of a broadcast bias). */
+  sumRows(db: Arr, dY: Arr, R: number, C: number): void;
+
+  /** y[i] = act(x[i]) for i < n; y and x may be the same array. */
+  actForward(y: Arr, x: Arr, n: number, act: Activation): void;
+
+  /**
+   * dx[i] = dy[i] * act'(·), written from the activation's output y (sigmoid: y(1-y),
+   * tanh: 1-y², relu: y>0); dx and dy may be the same array.
+   */
+  actBackward(dx: Arr, y: Arr, dy: Arr, n: number, act: Activation): void;
+
+  /**
+   * Fused, max-subtracted softmax + cross-entropy over R rows of C logits.
+   * Returns Σ_r -log softmax(logits[r])[targets[r]] as a float64 number.
+   * When `grad` is true the logits are overwritten with dlogits = (p - onehot(target)) * scale.
+   * When `logProbs` is given, logProbs[r] = log p(targets[r]) (for per-sentence scoring).
+   */
+  softmaxXent(
+    logits: Arr, targets: Int32Array, R: number, C: number,
+    grad: boolean, scale: number, logProbs?: Float64Array,
+  ): number;
+
+  /** out[r,:] = table[ids[r],:] for r < R; table is [rows, C]. */
+  gatherRows(out: Arr, table: Arr, ids: Int32Array, R: number, C: number): void;
+
+  /** dTable[ids[r],:] += dOut[r,:] for r < R, in increasing r (a fixed order). */
+  scatterAddRows(dTable: Arr, dOut: Arr, ids: Int32Array, R: number, C: number): void;
+
+  /** Σ x[i]² in float64 (for gradient-norm clipping). */
+  sumSquares(x: Arr, n: number): number;
+
+  /** x[i] *= a. */
+  scale(x: Arr, a: number, n: number): void;
+
+  /** SGD: w -= lr * g. */
+  sgdUpdate(w: Arr, g: Arr, lr: number, n: number): void;
+
+  /** Adagrad: s += g²; w -= lr * g / (sqrt(s) + eps). */
+  adagradUpdate(w: Arr, s: Arr, g: Arr, lr: number, eps: number, n: number): void;
+
+  /**
+   * Adam with bias correction (step t ≥ 1):
+   * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²;
+   * w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps).
+   */
+  adamUpdate(
+    w: Arr, m: Arr, v: Arr, g: Arr,
+    lr: number, beta1: number, beta2: number, eps: number, t: number, n: number,
+  ): void;
+}

@@ -1,0 +1,194 @@
+// The plain TypeScript reference backend: the specification every fast backend is tested
+// against. Works on Float32Array and Float64Array alike (gradient checks run it in float64).
+// Legend: M, N, K matrix dims; R rows, C columns; n element count. Loops are ordered for
+// sequential memory access, nothing more.
+
+import type { Activation, Arr, Kernels } from './kernels.js';
+
+/** C[M,N] = beta*C + op(A)·op(B) — see Kernels.gemm. */
+export function gemmRef(
+  C: Arr, A: Arr, B: Arr,
+  M: number, N: number, K: number,
+  transA: boolean, transB: boolean, beta: 0 | 1,
+): void {
+  if (beta === 0) C.fill(0, 0, M * N);
+  if (!transA && !transB) {
+    // C[i,j] += A[i,k] B[k,j]: i-k-j order streams rows of B and C.
+    for (let i = 0; i < M; i++) {
+      const ci = i * N;
+      for (let k = 0; k < K; k++) {
+        const a = A[i * K + k];
+        if (a === 0) continue;
+        const bk = k * N;
+        for (let j = 0; j < N; j++) C[ci + j] += a * B[bk + j];
+      }
+    }
+  } else if (!transA && transB) {
+    // C[i,j] += Σ_k A[i,k] B[j,k]: dot products of rows.
+    for (let i = 0; i < M; i++) {
+      const ai = i * K;
+      const ci = i * N;
+      for (let j = 0; j < N; j++) {
+        const bj = j * K;
+        let s = 0;
+        for (let k = 0; k < K; k++) s += A[ai + k] * B[bj + k];
+        C[ci + j] += s;
+      }
+    }
+  } else if (transA && !transB) {
+    // C[i,j] += Σ_k A[k,i] B[k,j]: k-i-j order, A is [K,M].
+    for (let k = 0; k < K; k++) {
+      const ak = k * M;
+      const bk = k * N;
+      for (let i = 0; i < M; i++) {
+        const a = A[ak + i];
+        if (a === 0) continue;
+        const ci = i * N;
+        for (let j = 0; j < N; j++) C[ci + j] += a * B[bk + j];
+      }
+    }
+  } else {
+    // C[i,j] += Σ_k A[k,i] B[j,k].
+    for (let i = 0; i < M; i++) {
+      const ci = i * N;
+      for (let j = 0; j < N; j++) {
+        const bj = j * K;
+        let s = 0;
+        for (let k = 0; k < K; k++) s += A[k * M + i] * B[bj + k];
+        C[ci + j] += s;
+      }
+    }
+  }
+}
+
+export function softmaxXentRef(
+  logits: Arr, targets: Int32Array, R: number, C: number,
+  grad: boolean, scale: number, logProbs?: Float64Array,
+): number {
+  let total = 0;
+  for (let r = 0; r < R; r++) {
+    const o = r * C;
+    const t = targets[r];
+    if (!(t >= 0 && t < C)) throw new RangeError(`softmaxXent: target ${t} at row ${r} is outside [0, ${C})`);
+    // log p_t = z_t - max - log Σ exp(z - max)
+    let max = -Infinity;
+    for (let c = 0; c < C; c++) if (logits[o + c] > max) max = logits[o + c];
+    let sum = 0;
+    for (let c = 0; c < C; c++) sum += Math.exp(logits[o + c] - max);
+    const logZ = max + Math.log(sum);
+    const lp = logits[o + t] - logZ;
+    total -= lp;
+    if (logProbs) logProbs[r] = lp;
+    if (grad) {
+      // dJ/dz = (softmax(z) - onehot(t)) * scale
+      for (let c = 0; c < C; c++) logits[o + c] = Math.exp(logits[o + c] - logZ) * scale;
+      logits[o + t] -= scale;
+    }
+  }
+  return total;
+}
+
+export class RefKernels implements Kernels {
+  readonly name = 'ref';
+
+  alloc(n: number): Float32Array {
+    return new Float32Array(n);
+  }
+
+  gemm(C: Arr, A: Arr, B: Arr, M: number, N: number, K: number, transA: boolean, transB: boolean, beta: 0 | 1): void {
+    gemmRef(C, A, B, M, N, K, transA, transB, beta);
+  }
+
+  addBias(Y: Arr, b: Arr, R: number, C: number): void {
+    for (let r = 0; r < R; r++) {
+      const o = r * C;
+      for (let c = 0; c < C; c++) Y[o + c] += b[c];
+    }
+  }
+
+  sumRows(db: Arr, dY: Arr, R: number, C: number): void {
+    for (let r = 0; r < R; r++) {
+      const o = r * C;
+      for (let c = 0; c < C; c++) db[c] += dY[o + c];
+    }
+  }
+
+  actForward(y: Arr, x: Arr, n: number, act: Activation): void {
+    switch (act) {
+      case 'sigmoid':
+        for (let i = 0; i < n; i++) y[i] = 1 / (1 + Math.exp(-x[i]));
+        break;
+      case 'tanh':
+        for (let i = 0; i < n; i++) y[i] = Math.tanh(x[i]);
+        break;
+      case 'relu':
+        for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+        break;
+    }
+  }
+
+  actBackward(dx: Arr, y: Arr, dy: Arr, n: number, act: Activation): void {
+    switch (act) {
+      case 'sigmoid': // σ'(a) = σ(a)(1 - σ(a))
+        for (let i = 0; i < n; i++) dx[i] = dy[i] * y[i] * (1 - y[i]);
+        break;
+      case 'tanh': // tanh'(a) = 1 - tanh(a)²
+        for (let i = 0; i < n; i++) dx[i] = dy[i] * (1 - y[i] * y[i]);
+        break;
+      case 'relu': // relu'(a) = [a > 0]
+        for (let i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+        break;
+    }
+  }
+
+  softmaxXent(logits: Arr, targets: Int32Array, R: number, C: number, grad: boolean, scale: number, logProbs?: Float64Array): number {
+    return softmaxXentRef(logits, targets, R, C, grad, scale, logProbs);
+  }
+
+  gatherRows(out: Arr, table: Arr, ids: Int32Array, R: number, C: number): void {
+    for (let r = 0; r < R; r++) {
+      const src = ids[r] * C;
+      const dst = r * C;
+      for (let c = 0; c < C; c++) out[dst + c] = table[src + c];
+    }
+  }
+
+  scatterAddRows(dTable: Arr, dOut: Arr, ids: Int32Array, R: number, C: number): void {
+    for (let r = 0; r < R; r++) {
+      const dst = ids[r] * C;
+      const src = r * C;
+      for (let c = 0; c < C; c++) dTable[dst + c] += dOut[src + c];
+    }
+  }
+
+  sumSquares(x: Arr, n: number): number {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += x[i] * x[i];
+    return s;
+  }
+
+  scale(x: Arr, a: number, n: number): void {
+    for (let i = 0; i < n; i++) x[i] *= a;
+  }
+
+  sgdUpdate(w: Arr, g: Arr, lr: number, n: number): void {
+    for (let i = 0; i < n; i++) w[i] -= lr * g[i];
+  }
+
+  adagradUpdate(w: Arr, s: Arr, g: Arr, lr: number, eps: number, n: number): void {
+    for (let i = 0; i < n; i++) {
+      s[i] += g[i] * g[i];
+      w[i] -= (lr * g[i]) / (Math.sqrt(s[i]) + eps);
+    }
+  }
+
+  adamUpdate(w: Arr, m: Arr, v: Arr, g: Arr, lr: number, beta1: number, beta2: number, eps: number, t: number, n: number): void {
+    const c1 = 1 - Math.pow(beta1, t);
+    const c2 = 1 - Math.pow(beta2, t);
+    for (let i = 0; i < n; i++) {
+      m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+      v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+      w[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
+    }
+  }
+}
