@@ -1,0 +1,26 @@
+// `rnnlm gradcheck`: the float64 finite-difference check of every parameter tensor.
+
+import { RnnlmError } from '../errors.js';
+import { CELLS, type Cell } from '../nn/config.js';
+import { gradcheck } from '../nn/gradcheck.js';
+
+export const GRADCHECK_TOLERANCE = 1e-6;
+
+export async function gradcheckCommand(f: { cell?: Cell; layers: number; steps: number; seed: number; json?: boolean }): Promise<void> {
+  const cells = f.cell ? [f.cell] : [...CELLS];
+  const results = cells.map((cell) => gradcheck({ cell, layers: f.layers, T: f.steps, seed: f.seed }));
+  const worst = Math.max(...results.map((r) => r.maxRelError));
+  const pass = worst <= GRADCHECK_TOLERANCE;
+  if (f.json) {
+    process.stdout.write(`${JSON.stringify({ pass, tolerance: GRADCHECK_TOLERANCE, max_rel_error: worst, results })}\n`);
+  } else {
+    for (const r of results) {
+      process.stdout.write(`cell ${r.cell}, ${r.layers} layers, T=${r.T}, B=${r.B}, loss ${r.loss.toFixed(6)}\n`);
+      for (const t of r.tensors) {
+        process.stdout.write(`  ${t.name.padEnd(20)} ${String(t.size).padStart(4)} values  max rel error ${t.maxRelError.toExponential(2)}  max abs error ${t.maxAbsError.toExponential(2)}  max |grad| ${t.maxGrad.toExponential(2)}\n`);
+      }
+    }
+    process.stdout.write(`${pass ? 'PASS' : 'FAIL'}: max relative error ${worst.toExponential(2)} (tolerance ${GRADCHECK_TOLERANCE})\n`);
+  }
+  if (!pass) throw new RnnlmError(`gradient check failed: max relative error ${worst.toExponential(2)} > ${GRADCHECK_TOLERANCE}`, 4);
+}

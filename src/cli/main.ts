@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// The `rnnlm` command: a thin layer over the library. It parses and validates flags, prints
+// progress and results, and turns library errors into messages and exit codes:
+//   0 ok · 1 invalid usage · 2 bad input (file, checkpoint, vocabulary) · 3 training diverged ·
+//   4 gradient check failed · 130 interrupted (a resumable state was saved).
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { RnnlmError } from '../errors.js';
+import { gradcheckCommand } from './gradcheck.js';
+import { evalCommand, generateCommand, scoreCommand } from './use.js';
+import { trainCommand } from './train.js';
+import { CELLS } from '../nn/config.js';
+import { OPTIMIZERS } from '../train/optimizer.js';
+
+export function int(lo: number, hi = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < lo || n > hi) {
+      throw new InvalidArgumentError(`expected an integer from ${lo} to ${hi}, got "${v}".`);
+    }
+    return n;
+  };
+}
+
+export function num(lo: number, loInclusive: boolean) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || (loInclusive ? n < lo : n <= lo)) {
+      throw new InvalidArgumentError(`expected a number ${loInclusive ? '≥' : '>'} ${lo}, got "${v}".`);
+    }
+    return n;
+  };
+}
+
+const backendOption = (): Option =>
+  new Option('--backend <name>', 'numeric backend: auto (fastest available), wasm, or ref (plain TypeScript reference)')
+    .choices(['auto', 'wasm', 'ref'])
+    .default('auto');
+const threadsOption = (): Option => new Option('--threads <n>', 'worker threads for the wasm backend (default: available cores)').argParser(int(1, 256));
+
+export function buildProgram(): Command {
+  const program = new Command('rnnlm')
+    .description('Recurrent neural network language models: train, evaluate, generate, score, gradient-check.')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)');
+
+  program
+    .command('train')
+    .description('train a model; keeps the best checkpoint (by validation perplexity) at --save and a resumable state at --save.state')
+    .option('--train <file>', 'training text (a path, or builtin:train)', 'builtin:train')
+    .option('--valid <file>', 'validation text (default: builtin:valid when training on builtin:train)')
+    .requiredOption('--save <model>', 'where to write the best model (.safetensors)')
+    .addOption(new Option('--level <level>', 'tokens: words (+ <eos> per line) or characters').choices(['word', 'char']).default('word'))
+    .addOption(new Option('--cell <cell>', 'recurrent cell: sigmoid (the notes), tanh or relu Elman').choices([...CELLS]).default('sigmoid'))
+    .option('--layers <n>', 'stacked recurrent layers', int(1, 16), 1)
+    .option('--embed <n>', 'embedding width', int(1, 65536), 200)
+    .option('--hidden <n>', 'hidden width', int(1, 65536), 200)
+    .option('--batch <n>', 'parallel streams B', int(1, 100000), 20)
+    .option('--bptt <n>', 'truncated BPTT length T', int(1, 100000), 35)
+    .option('--epochs <n>', 'epochs', int(1, 1000000), 6)
+    .option('--lr <x>', 'initial learning rate', num(0, false), 20)
+    .option('--lr-decay <x>', 'divide the learning rate by this when validation perplexity stops improving', num(1, true), 4)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZERS]).default('sgd'))
+    .option('--clip <x>', 'max gradient L2 norm (0 = off)', num(0, true), 0.25)
+    .option('--seed <n>', 'random seed', int(0, 0xffffffff), 1)
+    .option('--max-vocab <n>', 'vocabulary cap including <eos> and <unk> (0 = none)', int(0), 0)
+    .option('--min-count <n>', 'drop words seen fewer times', int(1), 1)
+    .option('--resume', 'continue the run saved at --save.state (same training text)')
+    .option('--log <file>', 'metrics log: one JSON line per progress report and per epoch')
+    .option('--json', 'print one JSON object with the results on stdout (progress goes to stderr)')
+    .option('--verbose', 'say which backend runs')
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .action(trainCommand);
+
+  program
+    .command('eval')
+    .description('exact perplexity of a model on a text (one stream, every token predicted)')
+    .requiredOption('--model <model>', 'a checkpoint written by rnnlm train')
+    .requiredOption('--text <file>', 'text to evaluate (a path, or builtin:test)')
+    .option('--json', 'print one JSON object')
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .action(evalCommand);
+
+  program
+    .command('generate')
+    .description('sample text from a model, streamed to stdout')
+    .requiredOption('--model <model>', 'a checkpoint written by rnnlm train')
+    .option('--prime <text>', 'text to start from', '')
+    .option('--length <n>', 'tokens to generate', int(0), 100)
+    .option('--temperature <x>', 'softmax temperature (< 1 sharper, > 1 flatter)', num(0, false), 1)
+    .option('--top-k <k>', 'sample among the k most likely tokens (0 = all)', int(0), 0)
+    .option('--seed <n>', 'random seed (same seed, same text)', int(0, 0xffffffff), 1)
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .action(generateCommand);
+
+  program
+    .command('score')
+    .description('log-probability of each line of a text, each line on its own (for n-best rescoring)')
+    .requiredOption('--model <model>', 'a checkpoint written by rnnlm train')
+    .requiredOption('--text <file>', 'one sentence per line (a path, or builtin:test)')
+    .option('--json', 'print one JSON object with a row per line')
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .action(scoreCommand);
+
+  program
+    .command('gradcheck')
+    .description('compare the hand-derived BPTT gradient with finite differences in float64, every parameter tensor')
+    .addOption(new Option('--cell <cell>', 'cell to check (default: all)').choices([...CELLS]))
+    .option('--layers <n>', 'stacked layers of the tiny model', int(1, 4), 2)
+    .option('--steps <n>', 'BPTT steps', int(1, 50), 5)
+    .option('--seed <n>', 'random seed', int(0, 0xffffffff), 1)
+    .option('--json', 'print one JSON object')
+    .action(gradcheckCommand);
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof RnnlmError) {
+      process.stderr.write(`rnnlm: error: ${e.message}\n`);
+      process.exitCode = e.exitCode;
+      return;
+    }
+    throw e;
+  }
+}
+
+await main();

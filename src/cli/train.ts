@@ -1,0 +1,131 @@
+// `rnnlm train`: flags -> trainRun, with a progress bar on a terminal (plain lines otherwise),
+// Ctrl-C -> resumable state, and --json / --log output.
+
+import { appendFileSync, writeFileSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import { trainRun, type Backend } from '../tasks/train.js';
+import type { StepInfo } from '../train/trainer.js';
+import { statePath } from '../io/train-state.js';
+import type { Cell } from '../nn/config.js';
+import type { Level } from '../data/vocab.js';
+import type { OptimizerName } from '../train/optimizer.js';
+
+interface TrainFlags {
+  train: string;
+  valid?: string;
+  save: string;
+  level: Level;
+  cell: Cell;
+  layers: number;
+  embed: number;
+  hidden: number;
+  batch: number;
+  bptt: number;
+  epochs: number;
+  lr: number;
+  lrDecay: number;
+  optimizer: OptimizerName;
+  clip: number;
+  seed: number;
+  maxVocab: number;
+  minCount: number;
+  resume?: boolean;
+  log?: string;
+  json?: boolean;
+  verbose?: boolean;
+  backend: Backend;
+  threads?: number;
+}
+
+const fmtEta = (s: number): string => {
+  if (!Number.isFinite(s)) return '--:--';
+  const m = Math.floor(s / 60);
+  return `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
+};
+
+export async function trainCommand(f: TrainFlags): Promise<void> {
+  const err = (line: string): void => void process.stderr.write(`${line}\n`);
+  const info = f.json ? err : (line: string): void => void process.stdout.write(`${line}\n`);
+  const tty = process.stderr.isTTY === true;
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+    err('\ninterrupted: finishing this step and saving a resumable state (Ctrl-C again to quit at once)');
+  };
+  process.on('SIGINT', onSigint);
+  if (f.log) writeFileSync(f.log, '');
+  const logLine = (o: object): void => {
+    if (f.log) appendFileSync(f.log, `${JSON.stringify(o)}\n`);
+  };
+
+  let bar: cliProgress.SingleBar | null = null;
+  let barEpoch = -1;
+  let lastPlain = 0;
+  let lastLog = 0;
+  const onStep = (s: StepInfo): void => {
+    const now = Date.now();
+    const eta = ((s.segments - s.segment) * (s.tokensPerSec > 0 ? f.batch * f.bptt / s.tokensPerSec : NaN));
+    const payload = {
+      epoch: `${s.epoch + 1}/${s.epochs}`, loss: s.loss.toFixed(3), ppl: s.perplexity.toFixed(1),
+      tps: Math.round(s.tokensPerSec), lr: s.lr.toPrecision(3), etaText: fmtEta(eta),
+    };
+    if (tty) {
+      if (barEpoch !== s.epoch) {
+        bar?.stop();
+        bar = new cliProgress.SingleBar({
+          format: 'epoch {epoch} [{bar}] {value}/{total} | loss {loss} | ppl {ppl} | {tps} tok/s | lr {lr} | ETA {etaText}',
+          stream: process.stderr, hideCursor: true, clearOnComplete: false,
+        }, cliProgress.Presets.shades_classic);
+        bar.start(s.segments, s.segment, payload);
+        barEpoch = s.epoch;
+      }
+      bar?.update(s.segment, payload);
+    } else if (now - lastPlain > 10000 || s.segment === s.segments) {
+      lastPlain = now;
+      err(`epoch ${payload.epoch} batch ${s.segment}/${s.segments} loss ${payload.loss} ppl ${payload.ppl} ${payload.tps} tok/s lr ${payload.lr} eta ${payload.etaText}`);
+    }
+    if (now - lastLog > 1000 || s.segment === s.segments) {
+      lastLog = now;
+      logLine({ type: 'step', step: s.step, epoch: s.epoch + 1, batch: s.segment, loss: s.loss, perplexity: s.perplexity, lr: s.lr, tokens_per_s: s.tokensPerSec, grad_norm: s.gradNorm });
+    }
+  };
+
+  try {
+    const r = await trainRun({
+      ...f,
+      valid: f.valid,
+      log: f.verbose || !f.json ? info : () => {},
+      hooks: {
+        signal: controller.signal,
+        onStep,
+        onValidate: () => {
+          bar?.stop();
+          bar = null;
+          barEpoch = -1;
+        },
+        onEpoch: (rec, improved) => {
+          logLine({ type: 'epoch', ...rec });
+          const v = rec.validPerplexity === null ? '' : ` | valid ppl ${rec.validPerplexity.toFixed(2)}${improved ? ' (best, saved)' : ` (no better: lr -> ${(rec.lr / f.lrDecay).toPrecision(3)})`}`;
+          info(`epoch ${rec.epoch} | ${rec.seconds.toFixed(1)} s | ${Math.round(rec.tokensPerSec)} tok/s | train ppl ${rec.trainPerplexity.toFixed(2)}${v}`);
+        },
+      },
+    });
+    (bar as cliProgress.SingleBar | null)?.stop();
+    if (r.interrupted) {
+      err(`saved a resumable state to ${statePath(r.save)}; continue with the same command and --resume`);
+      process.exitCode = 130;
+    }
+    const out = {
+      tokens_per_s: r.tokensPerSec, seconds: r.seconds, epochs: r.epochs, steps: r.steps,
+      train_perplexity: r.trainPerplexity, valid_perplexity: r.validPerplexity, best_valid_perplexity: r.bestValidPerplexity,
+      vocab_size: r.vocabSize, train_tokens: r.trainTokens, valid_tokens: r.validTokens, backend: r.backend,
+      model: r.save, interrupted: r.interrupted, history: r.history,
+    };
+    if (f.json) process.stdout.write(`${JSON.stringify(out)}\n`);
+    else if (!r.interrupted) info(`saved ${r.save} (best valid ppl ${r.bestValidPerplexity?.toFixed(2) ?? 'n/a'}); ${Math.round(r.tokensPerSec)} tok/s, ${r.seconds.toFixed(1)} s`);
+  } finally {
+    (bar as cliProgress.SingleBar | null)?.stop();
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,77 @@
+// The resumable training state: a sibling .safetensors file ("MODEL.state") holding the
+// current parameters (not the best ones), the optimizer's buffers, the carried hidden state,
+// and as metadata the position in the run, RNG state, learning rate, best validation loss,
+// options and history. Together with the training text it continues the run exactly.
+
+import { CheckpointError } from '../errors.js';
+import type { Kernels } from '../kernels/kernels.js';
+import type { Vocab } from '../data/vocab.js';
+import { configToJson } from '../nn/config.js';
+import { RnnLM } from '../nn/model.js';
+import type { TrainState } from '../train/trainer.js';
+import { decodeHeader, FORMAT } from './checkpoint.js';
+import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
+
+export const STATE_FORMAT = 'rnnlm-train-state';
+
+/** Where the state of a run saving to `modelPath` is kept. */
+export function statePath(modelPath: string): string {
+  return `${modelPath}.state`;
+}
+
+const f32 = (a: Float32Array | Float64Array): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
+
+export function encodeTrainState(model: RnnLM, vocab: Vocab, state: TrainState): Uint8Array {
+  const tensors: Array<[string, Tensor]> = [
+    ['params', { dtype: 'F32', shape: [model.params.length], data: f32(model.params) }],
+    ['hidden', { dtype: 'F32', shape: [model.config.layers, state.options.batch, model.config.hidden], data: f32(state.hidden) }],
+  ];
+  for (const [name, buf] of state.optimizerState) tensors.push([`optimizer.${name}`, { dtype: 'F32', shape: [buf.length], data: f32(buf) }]);
+  const { hidden: _h, optimizerState: _o, ...scalars } = state;
+  return encodeSafetensors(tensors, {
+    format: FORMAT,
+    kind: STATE_FORMAT,
+    config: JSON.stringify(configToJson(model.config)),
+    vocab: JSON.stringify(vocab.tokens),
+    state: JSON.stringify(scalars),
+  });
+}
+
+export interface DecodedState {
+  model: RnnLM;
+  vocab: Vocab;
+  state: TrainState;
+}
+
+export function decodeTrainState(bytes: Uint8Array, kernels: Kernels, where: string): DecodedState {
+  let decoded: ReturnType<typeof decodeSafetensors>;
+  try {
+    decoded = decodeSafetensors(bytes);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw new CheckpointError(`${where}: ${e.message}`);
+    throw e;
+  }
+  const { tensors, metadata } = decoded;
+  if (metadata.kind !== STATE_FORMAT) throw new CheckpointError(`${where}: not a training state file (kind ${JSON.stringify(metadata.kind ?? null)})`);
+  const { config, vocab } = decodeHeader(metadata, where);
+  let scalars: Omit<TrainState, 'hidden' | 'optimizerState'>;
+  try {
+    scalars = JSON.parse(metadata.state ?? '');
+  } catch {
+    throw new CheckpointError(`${where}: metadata "state" is not valid JSON`);
+  }
+  const model = new RnnLM(config, kernels);
+  const need = (name: string, n: number): Float32Array => {
+    const t = tensors.get(name);
+    if (!t || t.dtype !== 'F32') throw new CheckpointError(`${where}: missing F32 tensor "${name}"`);
+    if (t.data.length !== n) throw new CheckpointError(`${where}: tensor "${name}" has ${t.data.length} values, expected ${n}`);
+    return t.data as Float32Array;
+  };
+  model.params.set(need('params', model.params.length));
+  const hidden = need('hidden', config.layers * scalars.options.batch * config.hidden);
+  const optimizerState = new Map<string, Float32Array>();
+  for (const [name, t] of tensors) {
+    if (name.startsWith('optimizer.')) optimizerState.set(name.slice('optimizer.'.length), need(name, model.params.length));
+  }
+  return { model, vocab, state: { ...scalars, hidden, optimizerState } };
+}

@@ -1,0 +1,16 @@
+// Entry of a wasm-backend worker thread (Node worker_threads): instantiate the module over the
+// shared memory the main thread owns, say 'ready', then serve jobs from the control block until
+// told to quit (see workerLoop in wasm-ops.ts).
+
+import { parentPort, workerData } from 'node:worker_threads';
+
+import { workerLoop, type WasmExports, type WorkerInit } from './wasm-ops.js';
+
+const init = workerData as WorkerInit;
+try {
+  const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+  parentPort!.postMessage('ready');
+  workerLoop(instance.exports as unknown as WasmExports, init.memory, init.index, init.ctrlOffset);
+} catch (err) {
+  parentPort!.postMessage(`error: ${(err as Error).message}`);
+}

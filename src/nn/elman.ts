@@ -1,0 +1,89 @@
+// One Elman recurrent layer over a segment of T steps (the notes' hidden layer):
+//   h(t) = act(W_e x(t) + b_e + W_h h(t-1) + b_h),   act = sigmoid | tanh | relu
+// with PyTorch nn.RNN names: W_e = weight_ih_l{k} [H, I], W_h = weight_hh_l{k} [H, H],
+// b_e = bias_ih_l{k} [H], b_h = bias_hh_l{k} [H] (the notes' b1 = b_e + b_h).
+// Legend: T steps, B batch, I input width (Emb or H), H hidden. Rows are time-major: row t·B + b.
+
+import type { Activation, Arr, Kernels } from '../kernels/kernels.js';
+import type { ParamSpec } from './arena.js';
+
+export interface ElmanWeights {
+  W_e: Arr; // [H, I]
+  W_h: Arr; // [H, H]
+  b_e: Arr; // [H]
+  b_h: Arr; // [H]
+}
+
+/** What forward keeps for backward. */
+export interface ElmanCache {
+  /** Input X [T·B, I] (a reference to the caller's buffer). */
+  X: Arr;
+  /** Hidden states [(T+1)·B, H]: block 0 is h(0) (carried in), block t+1 is h(t+1). */
+  Hs: Arr;
+}
+
+export function elmanSpecs(l: number, I: number, H: number): ParamSpec[] {
+  return [
+    { name: `rnn.weight_ih_l${l}`, shape: [H, I] },
+    { name: `rnn.weight_hh_l${l}`, shape: [H, H] },
+    { name: `rnn.bias_ih_l${l}`, shape: [H] },
+    { name: `rnn.bias_hh_l${l}`, shape: [H] },
+  ];
+}
+
+/**
+ * Forward over T steps. X [T·B, I]; h0 [B, H] is copied into Hs block 0; on return
+ * Hs blocks 1..T hold h(1..T) and the output view [T·B, H] is returned.
+ */
+export function elmanForward(
+  k: Kernels, cache: ElmanCache, X: Arr, h0: Arr, w: ElmanWeights, act: Activation,
+  T: number, B: number, I: number, H: number,
+): Arr {
+  const { Hs } = cache;
+  cache.X = X;
+  Hs.set(h0.subarray(0, B * H), 0);
+  const out = Hs.subarray(B * H, (T + 1) * B * H);
+  // a(t) = W_e x(t) + b_e + b_h for all t at once: out [T·B, H] = X [T·B, I] · W_eᵀ
+  k.gemm(out, X, w.W_e, T * B, H, I, false, true, 0);
+  k.addBias(out, w.b_e, T * B, H);
+  k.addBias(out, w.b_h, T * B, H);
+  for (let t = 0; t < T; t++) {
+    const hPrev = Hs.subarray(t * B * H, (t + 1) * B * H);
+    const a = Hs.subarray((t + 1) * B * H, (t + 2) * B * H);
+    // a(t) += W_h h(t-1):  a [B, H] += hPrev [B, H] · W_hᵀ
+    k.gemm(a, hPrev, w.W_h, B, H, H, false, true, 1);
+    // h(t) = act(a(t)), in place
+    k.actForward(a, a, B * H, act);
+  }
+  return out;
+}
+
+/**
+ * Backward through time. dH [T·B, H] is dJ/dh(t) from the layer above (only the direct
+ * part); it is overwritten with dJ/da(t). Gradients are added into g; dX [T·B, I] (if given)
+ * is overwritten with dJ/dX. The gradient into h(0) is cut (truncated BPTT).
+ */
+export function elmanBackward(
+  k: Kernels, cache: ElmanCache, dH: Arr, dX: Arr | null, w: ElmanWeights, g: ElmanWeights, act: Activation,
+  T: number, B: number, I: number, H: number,
+): void {
+  const { Hs, X } = cache;
+  for (let t = T - 1; t >= 0; t--) {
+    const da = dH.subarray(t * B * H, (t + 1) * B * H);
+    if (t < T - 1) {
+      // h(t) feeds a(t+1) = ... + W_h h(t):  dh(t) += da(t+1) [B, H] · W_h [H, H]
+      k.gemm(da, dH.subarray((t + 1) * B * H, (t + 2) * B * H), w.W_h, B, H, H, false, false, 1);
+    }
+    // h(t) = act(a(t)):  da(t) = dh(t) ⊙ act'(a(t)), written from h(t)
+    k.actBackward(da, Hs.subarray((t + 1) * B * H, (t + 2) * B * H), da, B * H, act);
+  }
+  // W_h is applied at every step, so dW_h = Σ_t da(t)ᵀ h(t-1): one product over all t,
+  // dW_h [H, H] += dA [T·B, H]ᵀ · Hprev [T·B, H]
+  k.gemm(g.W_h, dH, Hs.subarray(0, T * B * H), H, H, T * B, true, false, 1);
+  // dW_e [H, I] += dA ᵀ · X;  db_e = db_h += Σ rows of dA
+  k.gemm(g.W_e, dH, X, H, I, T * B, true, false, 1);
+  k.sumRows(g.b_e, dH, T * B, H);
+  k.sumRows(g.b_h, dH, T * B, H);
+  // dX [T·B, I] = dA [T·B, H] · W_e [H, I]
+  if (dX) k.gemm(dX, dH, w.W_e, T * B, I, H, false, false, 0);
+}

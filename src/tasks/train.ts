@@ -1,0 +1,108 @@
+// `rnnlm train` as a library function: read the texts, build the vocabulary, create or
+// resume the model, train, and keep the best checkpoint and a resumable state on disk.
+
+import { existsSync } from 'node:fs';
+import { ConfigError, InputError } from '../errors.js';
+import { Vocab, type Level } from '../data/vocab.js';
+import { createKernels } from '../kernels/select.js';
+import { makeConfig, type Cell, type ModelConfig } from '../nn/config.js';
+import { RnnLM } from '../nn/model.js';
+import { Rng } from '../rng.js';
+import { readFileBytes, writeFileAtomicSync } from '../io/atomic.js';
+import { saveModel } from '../io/checkpoint-file.js';
+import { readText } from '../io/text.js';
+import { decodeTrainState, encodeTrainState, statePath } from '../io/train-state.js';
+import { DEFAULT_TRAIN, train, type TrainHooks, type TrainOptions, type TrainResult } from '../train/trainer.js';
+
+export type Backend = 'auto' | 'ref' | 'wasm';
+
+export interface TrainRunOptions extends Partial<TrainOptions> {
+  /** Training text: a path or builtin:train (the default). */
+  train?: string;
+  /** Validation text; default builtin:valid when training on the built-in corpus, else none. */
+  valid?: string | null;
+  /** Where the best model is written (its state goes to `${save}.state`). */
+  save: string;
+  level?: Level;
+  cell?: Cell;
+  layers?: number;
+  embed?: number;
+  hidden?: number;
+  /** Vocabulary cap (0 = none) and minimum count, applied to the training text. */
+  maxVocab?: number;
+  minCount?: number;
+  /** Continue the run saved at `${save}.state`. */
+  resume?: boolean;
+  backend?: Backend;
+  threads?: number;
+  hooks?: TrainHooks;
+  /** Informational messages (which backend, corpus sizes, …). */
+  log?: (line: string) => void;
+}
+
+export interface TrainRunResult extends TrainResult {
+  config: ModelConfig;
+  vocabSize: number;
+  trainTokens: number;
+  validTokens: number;
+  backend: string;
+  save: string;
+}
+
+export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
+  if (!o.save) throw new ConfigError('--save is required: the path where the best model is written');
+  const log = o.log ?? (() => {});
+  const trainName = o.train ?? 'builtin:train';
+  const validName = o.valid === undefined ? (trainName === 'builtin:train' ? 'builtin:valid' : null) : o.valid;
+  const kernels = await createKernels({ backend: o.backend ?? 'auto', threads: o.threads });
+  log(`backend: ${kernels.name}`);
+
+  let model: RnnLM;
+  let vocab: Vocab;
+  let resumeState;
+  if (o.resume) {
+    const sp = statePath(o.save);
+    if (!existsSync(sp)) throw new InputError(`nothing to resume: ${sp} does not exist (train without --resume first)`);
+    ({ model, vocab, state: resumeState } = decodeTrainState(readFileBytes(sp), kernels, sp));
+    log(`resuming ${sp}: epoch ${resumeState.epoch + 1}, batch ${resumeState.segment}, step ${resumeState.step}`);
+  } else {
+    const text = readText(trainName);
+    vocab = Vocab.build(text, o.level ?? 'word', { maxVocab: o.maxVocab ?? 0, minCount: o.minCount ?? 1 });
+    const config = makeConfig({
+      level: o.level, cell: o.cell, layers: o.layers, embed: o.embed, hidden: o.hidden, vocabSize: vocab.size,
+    });
+    model = new RnnLM(config, kernels);
+    model.init(new Rng(o.seed ?? DEFAULT_TRAIN.seed));
+  }
+  const trainIds = vocab.encode(readText(trainName)).ids;
+  const validIds = validName ? vocab.encode(readText(validName)).ids : null;
+  log(`train ${trainName}: ${trainIds.length} tokens; valid ${validName ?? '(none)'}: ${validIds?.length ?? 0} tokens; vocabulary ${vocab.size}`);
+
+  const options: TrainOptions = {
+    batch: o.batch ?? DEFAULT_TRAIN.batch,
+    bptt: o.bptt ?? DEFAULT_TRAIN.bptt,
+    epochs: o.epochs ?? DEFAULT_TRAIN.epochs,
+    lr: o.lr ?? DEFAULT_TRAIN.lr,
+    optimizer: o.optimizer ?? DEFAULT_TRAIN.optimizer,
+    clip: o.clip ?? DEFAULT_TRAIN.clip,
+    lrDecay: o.lrDecay ?? DEFAULT_TRAIN.lrDecay,
+    seed: o.seed ?? DEFAULT_TRAIN.seed,
+  };
+  const save = o.save;
+  const hooks: TrainHooks = {
+    ...o.hooks,
+    saveBest: (m) => {
+      saveModel(save, m, vocab);
+      o.hooks?.saveBest?.(m);
+    },
+    saveState: (m, st) => {
+      writeFileAtomicSync(statePath(save), encodeTrainState(m, vocab, st));
+      o.hooks?.saveState?.(m, st);
+    },
+  };
+  const result = await train(model, trainIds, validIds, options, hooks, resumeState);
+  return {
+    ...result, config: model.config, vocabSize: vocab.size, trainTokens: trainIds.length, validTokens: validIds?.length ?? 0,
+    backend: kernels.name, save,
+  };
+}
