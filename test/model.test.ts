@@ -1,0 +1,98 @@
+// The model's numbers against what they must be: a uniform model's perplexity is exactly |V|,
+// the initial loss is ≈ ln |V|, evaluation does not depend on chunking, training drives a
+// repetitive text toward perplexity 1 and lowers PTB validation perplexity.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { RefKernels } from '../src/kernels/ref.js';
+import { makeConfig } from '../src/nn/config.js';
+import { RnnLM } from '../src/nn/model.js';
+import { Rng } from '../src/rng.js';
+import { Vocab } from '../src/data/vocab.js';
+import { evaluateIds } from '../src/train/evaluate.js';
+import { train, DEFAULT_TRAIN } from '../src/train/trainer.js';
+import { PTB, needs } from './data-paths.js';
+
+const k = new RefKernels();
+
+function tinyModel(V: number, cell: 'sigmoid' | 'tanh' | 'relu' = 'sigmoid', H = 16): RnnLM {
+  const m = new RnnLM(makeConfig({ vocabSize: V, embed: 8, hidden: H, cell }), k);
+  m.init(new Rng(3));
+  return m;
+}
+
+test('a model with zero output weights has perplexity exactly |V|', () => {
+  const V = 37;
+  const m = tinyModel(V);
+  m.param('decoder.weight').fill(0);
+  m.param('decoder.bias').fill(0);
+  const rng = new Rng(5);
+  const ids = Int32Array.from({ length: 500 }, () => rng.int(V));
+  const r = evaluateIds(m, ids, { chunk: 64 });
+  assert.equal(r.tokens, 500);
+  assert.ok(Math.abs(r.perplexity - V) < 1e-9 * V, `perplexity ${r.perplexity} != ${V}`);
+});
+
+test('the initial loss is close to ln |V| (-log(1/V) per token)', () => {
+  const V = 200;
+  const m = tinyModel(V);
+  const rng = new Rng(9);
+  const ids = Int32Array.from({ length: 400 }, () => rng.int(V));
+  const r = evaluateIds(m, ids);
+  assert.ok(Math.abs(r.crossEntropy - Math.log(V)) < 0.05, `initial cross-entropy ${r.crossEntropy} vs ln V = ${Math.log(V)}`);
+});
+
+test('evaluation is exact: the figure does not depend on the chunk length', () => {
+  const m = tinyModel(23, 'tanh');
+  const rng = new Rng(2);
+  const ids = Int32Array.from({ length: 301 }, () => rng.int(23));
+  const a = evaluateIds(m, ids, { chunk: 1 });
+  const b = evaluateIds(m, ids, { chunk: 300 });
+  const c = evaluateIds(m, ids, { chunk: 17 });
+  assert.ok(Math.abs(a.nll - b.nll) < 1e-9 * a.nll && Math.abs(a.nll - c.nll) < 1e-9 * a.nll, `${a.nll} ${b.nll} ${c.nll}`);
+});
+
+test('training on a repetitive text drives perplexity toward 1', async () => {
+  const text = 'the cat sat on the mat\n'.repeat(150);
+  const vocab = Vocab.build(text, 'word');
+  const ids = vocab.encode(text).ids;
+  const m = new RnnLM(makeConfig({ vocabSize: vocab.size, embed: 16, hidden: 32, cell: 'tanh' }), k);
+  m.init(new Rng(1));
+  const before = evaluateIds(m, ids.subarray(0, 70)).perplexity;
+  await train(m, ids, null, { ...DEFAULT_TRAIN, batch: 4, bptt: 14, epochs: 20, lr: 0.02, optimizer: 'adam', clip: 5 });
+  const after = evaluateIds(m, ids.subarray(0, 70)).perplexity;
+  assert.ok(before > 5, `initial perplexity ${before}`);
+  assert.ok(after < 1.1, `perplexity after training ${after}`);
+});
+
+test('each cell learns: training lowers validation perplexity on the builtin corpus', async () => {
+  const { builtinText } = await import('../src/data/builtin.js');
+  const trainText = builtinText('train').split('\n').slice(0, 1200).join('\n') + '\n';
+  const vocab = Vocab.build(trainText, 'word');
+  const ids = vocab.encode(trainText).ids;
+  const valid = vocab.encode(builtinText('valid')).ids.subarray(0, 1500);
+  for (const cell of ['sigmoid', 'tanh', 'relu'] as const) {
+    const m = new RnnLM(makeConfig({ vocabSize: vocab.size, embed: 16, hidden: 16, cell }), k);
+    m.init(new Rng(1));
+    const before = evaluateIds(m, valid).perplexity;
+    await train(m, ids, null, { ...DEFAULT_TRAIN, batch: 8, bptt: 10, epochs: 2, lr: cell === 'relu' ? 0.003 : 0.01, optimizer: 'adam', clip: 1 });
+    const after = evaluateIds(m, valid).perplexity;
+    assert.ok(after < 0.6 * before, `${cell}: validation perplexity ${before.toFixed(1)} -> ${after.toFixed(1)}`);
+  }
+});
+
+test('training on the first 20k PTB tokens lowers validation perplexity', { skip: needs(PTB) }, async () => {
+  const trainText = readFileSync(join(PTB, 'train.txt'), 'utf8');
+  const vocab = Vocab.build(trainText, 'word');
+  assert.equal(vocab.size, 10000);
+  const ids = vocab.encode(trainText).ids.subarray(0, 20000);
+  const valid = vocab.encode(readFileSync(join(PTB, 'valid.txt'), 'utf8')).ids.subarray(0, 3000);
+  const m = new RnnLM(makeConfig({ vocabSize: vocab.size, embed: 16, hidden: 16, cell: 'sigmoid' }), k);
+  m.init(new Rng(1));
+  const before = evaluateIds(m, valid).perplexity;
+  const r = await train(m, ids, valid, { ...DEFAULT_TRAIN, batch: 20, bptt: 20, epochs: 1, lr: 0.01, optimizer: 'adam', clip: 1 });
+  assert.ok(before > 9000, `initial perplexity ${before}`);
+  assert.ok(r.validPerplexity! < 0.2 * before, `validation perplexity ${before.toFixed(0)} -> ${r.validPerplexity}`);
+});
