@@ -30,6 +30,7 @@ interface TrainFlags {
   maxVocab: number;
   minCount: number;
   resume?: boolean;
+  timeBudget?: number;
   log?: string;
   json?: boolean;
   verbose?: boolean;
@@ -95,6 +96,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
     const r = await trainRun({
       ...f,
       valid: f.valid,
+      timeBudget: f.timeBudget === undefined ? undefined : f.timeBudget * 60,
       log: f.verbose || !f.json ? info : () => {},
       hooks: {
         signal: controller.signal,
@@ -116,11 +118,12 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
       err(`saved a resumable state to ${statePath(r.save)}; continue with the same command and --resume`);
       process.exitCode = 130;
     }
+    if (r.budgetSpent) info(`time budget of ${f.timeBudget} min spent after ${r.epochs} epoch(s)`);
     const out = {
       tokens_per_s: r.tokensPerSec, seconds: r.seconds, epochs: r.epochs, steps: r.steps,
       train_perplexity: r.trainPerplexity, valid_perplexity: r.validPerplexity, best_valid_perplexity: r.bestValidPerplexity,
       vocab_size: r.vocabSize, train_tokens: r.trainTokens, valid_tokens: r.validTokens, backend: r.backend,
-      model: r.save, interrupted: r.interrupted, history: r.history,
+      model: r.save, interrupted: r.interrupted, budget_spent: r.budgetSpent, history: r.history,
     };
     if (f.json) process.stdout.write(`${JSON.stringify(out)}\n`);
     else if (!r.interrupted) info(`saved ${r.save} (best valid ppl ${r.bestValidPerplexity?.toFixed(2) ?? 'n/a'}); ${Math.round(r.tokensPerSec)} tok/s, ${r.seconds.toFixed(1)} s`);

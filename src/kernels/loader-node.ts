@@ -9,7 +9,7 @@ import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 
 import type { WasmPlatform, WorkerHandle } from './wasm.js';
-import type { WorkerInit } from './wasm-ops.js';
+import { wasmApi, type WasmModule, type WorkerInit } from './wasm-ops.js';
 
 /** dist/wasm/ relative to this file once compiled (dist/src/kernels/loader-node.js). */
 const WASM_DIR = new URL('../../wasm/', import.meta.url);
@@ -45,7 +45,7 @@ let relaxedFlagTried = false;
  * process before the first relaxed module is compiled; later Node versions have it on.
  */
 export function relaxedSimdSupported(): boolean {
-  if (WebAssembly.validate(RELAXED_PROBE)) return true;
+  if (wasmApi.validate(RELAXED_PROBE)) return true;
   if (!relaxedFlagTried) {
     relaxedFlagTried = true;
     try {
@@ -54,16 +54,16 @@ export function relaxedSimdSupported(): boolean {
       return false;
     }
   }
-  return WebAssembly.validate(RELAXED_PROBE);
+  return wasmApi.validate(RELAXED_PROBE);
 }
 
 /** Whether this runtime validates fixed-width SIMD modules. */
 export function simdSupported(): boolean {
-  return WebAssembly.validate(SIMD_PROBE);
+  return wasmApi.validate(SIMD_PROBE);
 }
 
 /** Compile dist/wasm/rnnlm-{relaxed,simd}.wasm; throws with the fix when it is not built. */
-async function compile(relaxed: boolean): Promise<WebAssembly.Module> {
+async function compile(relaxed: boolean): Promise<WasmModule> {
   const url = new URL(relaxed ? 'rnnlm-relaxed.wasm' : 'rnnlm-simd.wasm', WASM_DIR);
   let bytes: Uint8Array;
   try {
@@ -73,7 +73,7 @@ async function compile(relaxed: boolean): Promise<WebAssembly.Module> {
       `wasm kernels: cannot read ${fileURLToPath(url)} (${(err as Error).message}); build it with \`npm run asbuild\``,
     );
   }
-  return WebAssembly.compile(bytes);
+  return wasmApi.compile(bytes);
 }
 
 /** Start a worker_threads worker on the same module and memory; it is unref'd. */

@@ -1,7 +1,41 @@
-// Backend selection (placeholder until the wasm backend lands): always the reference.
+// Choose a kernel backend by what the runtime offers (as TensorFlow.js's wasm backend picks its
+// SIMD / threaded build): 'auto' takes the WebAssembly SIMD backend (relaxed-simd FMA build when
+// the engine has it) and falls back to the TypeScript reference.
+
+import os from 'node:os';
+
 import type { Kernels } from './kernels.js';
 import { RefKernels } from './ref.js';
 
-export async function createKernels(_opts: { backend?: 'auto' | 'ref' | 'wasm'; threads?: number } = {}): Promise<Kernels> {
-  return new RefKernels();
+export type Backend = 'auto' | 'ref' | 'wasm';
+
+export interface KernelOptions {
+  /** 'auto' (default): wasm when the runtime has SIMD and the build is present, else ref. */
+  backend?: Backend;
+  /** Threads for the wasm backend, main thread included (default: os.availableParallelism()). */
+  threads?: number;
+  /** wasm only: force the relaxed-simd (true) or plain SIMD (false) build; default: best available. */
+  relaxed?: boolean;
+}
+
+/**
+ * Create the kernels. `name` says what was chosen, e.g. "ref" or "wasm-simd+fma, 2 threads".
+ * 'wasm' throws (with the reason) when the backend cannot load; 'auto' falls back to ref.
+ * Call `dispose()` on the result to stop its worker threads.
+ */
+export async function createKernels(opts: KernelOptions = {}): Promise<Kernels> {
+  const backend = opts.backend ?? 'auto';
+  if (backend !== 'auto' && backend !== 'ref' && backend !== 'wasm') {
+    throw new RangeError(`backend must be one of auto, ref, wasm; got ${String(backend)}`);
+  }
+  if (backend === 'ref') return new RefKernels();
+  const threads = opts.threads ?? os.availableParallelism();
+  try {
+    // loaded lazily: the reference needs neither the wasm files nor worker_threads
+    const [{ createWasmKernels }, { nodePlatform }] = await Promise.all([import('./wasm.js'), import('./loader-node.js')]);
+    return await createWasmKernels(nodePlatform, { threads, relaxed: opts.relaxed });
+  } catch (err) {
+    if (backend === 'wasm') throw err;
+    return new RefKernels();
+  }
 }

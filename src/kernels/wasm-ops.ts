@@ -4,6 +4,29 @@
 // pointers are byte offsets into the shared memory (exact in float64 up to 2^53).
 // No Node-specific code here (a browser worker can import it unchanged).
 
+// The few WebAssembly JS-API types this backend uses, typed here because the project's lib
+// (ES2022, @types/node 20) declares no `WebAssembly`; `wasmApi` is the runtime's global object.
+/** A compiled module (opaque; structured-cloneable to workers). */
+export interface WasmModule {
+  readonly __wasmModule?: never;
+}
+/** A WebAssembly.Memory; shared memories have a SharedArrayBuffer that grow() replaces. */
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(deltaPages: number): number;
+}
+export interface WasmInstance {
+  readonly exports: Record<string, unknown>;
+}
+export interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(module: WasmModule, imports: object): Promise<WasmInstance>;
+  Memory: new (desc: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
+  Instance: new (module: WasmModule, imports: object) => WasmInstance;
+}
+export const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
 /** The functions exported by assembly/index.ts (pointers are byte offsets). */
 export interface WasmExports {
   heapBase(): number;
@@ -69,8 +92,8 @@ export const ERROR_OP = 4;
 
 /** What a worker receives at start (structured-cloned; module and memory are shared). */
 export interface WorkerInit {
-  module: WebAssembly.Module;
-  memory: WebAssembly.Memory;
+  module: WasmModule;
+  memory: WasmMemory;
   /** This worker's thread index (1..threads-1). */
   index: number;
   /** Byte offset of the control block. */
@@ -130,7 +153,7 @@ export function runJob(ex: WasmExports, job: Float64Array, o: number): void {
  * The worker loop: wait for a new generation, run this thread's job row, count down PENDING,
  * repeat until QUIT. Spins briefly before sleeping (a futex wake-up costs microseconds).
  */
-export function workerLoop(ex: WasmExports, memory: WebAssembly.Memory, index: number, ctrlOffset: number): void {
+export function workerLoop(ex: WasmExports, memory: WasmMemory, index: number, ctrlOffset: number): void {
   const ctrl = new Int32Array(memory.buffer, ctrlOffset, CTRL_INTS);
   const jobs = new Float64Array(memory.buffer, ctrlOffset + CTRL_BYTES, (index + 1) * JOB_WORDS);
   let seen = Atomics.load(ctrl, GEN);

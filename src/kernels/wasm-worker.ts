@@ -4,11 +4,11 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { workerLoop, type WasmExports, type WorkerInit } from './wasm-ops.js';
+import { wasmApi, workerLoop, type WasmExports, type WorkerInit } from './wasm-ops.js';
 
 const init = workerData as WorkerInit;
 try {
-  const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
+  const instance = new wasmApi.Instance(init.module, { env: { memory: init.memory } });
   parentPort!.postMessage('ready');
   workerLoop(instance.exports as unknown as WasmExports, init.memory, init.index, init.ctrlOffset);
 } catch (err) {

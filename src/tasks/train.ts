@@ -87,6 +87,7 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     clip: o.clip ?? DEFAULT_TRAIN.clip,
     lrDecay: o.lrDecay ?? DEFAULT_TRAIN.lrDecay,
     seed: o.seed ?? DEFAULT_TRAIN.seed,
+    timeBudget: o.timeBudget ?? DEFAULT_TRAIN.timeBudget,
   };
   const save = o.save;
   const hooks: TrainHooks = {

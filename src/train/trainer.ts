@@ -30,10 +30,15 @@ export interface TrainOptions {
   lrDecay: number;
   /** Seed of the run's random stream (initialisation is seeded by the caller). */
   seed: number;
+  /**
+   * Wall-clock budget in seconds for the whole run (0 = none). When it is spent mid-epoch, the
+   * epoch ends there: validation, best checkpoint and state are written as at an epoch's end.
+   */
+  timeBudget: number;
 }
 
 export const DEFAULT_TRAIN: Readonly<TrainOptions> = Object.freeze({
-  batch: 20, bptt: 35, epochs: 6, lr: 20, optimizer: 'sgd', clip: 0.25, lrDecay: 4, seed: 1,
+  batch: 20, bptt: 35, epochs: 10, lr: 20, optimizer: 'sgd', clip: 0.25, lrDecay: 4, seed: 1, timeBudget: 0,
 });
 
 export function validateTrainOptions(o: TrainOptions): TrainOptions {
@@ -47,6 +52,7 @@ export function validateTrainOptions(o: TrainOptions): TrainOptions {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new ConfigError(`lr must be a positive number, got ${o.lr}`);
   if (!(o.clip >= 0 && Number.isFinite(o.clip))) throw new ConfigError(`clip must be ≥ 0 (0 = off), got ${o.clip}`);
   if (!(o.lrDecay >= 1 && Number.isFinite(o.lrDecay))) throw new ConfigError(`lr-decay must be ≥ 1, got ${o.lrDecay}`);
+  if (!(o.timeBudget >= 0 && Number.isFinite(o.timeBudget))) throw new ConfigError(`time budget must be ≥ 0 (0 = none), got ${o.timeBudget}`);
   if (!(OPTIMIZERS as readonly string[]).includes(o.optimizer)) {
     throw new ConfigError(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(o.optimizer)}`);
   }
@@ -129,6 +135,8 @@ export interface TrainResult {
   bestValidPerplexity: number | null;
   history: EpochRecord[];
   interrupted: boolean;
+  /** The run stopped because --time-budget was spent. */
+  budgetSpent: boolean;
 }
 
 /** FNV-1a over the ids, as hex: a cheap fingerprint of the training data. */
@@ -163,7 +171,7 @@ export async function train(
   const dataHash = idsHash(trainIds);
   const optimizer = new Optimizer(opts.optimizer, (n) => model.alloc(n), model.params.length);
   const rng = new Rng(opts.seed);
-  let hidden = model.newState(B);
+  const hidden = model.newState(B);
   let st: Omit<TrainState, 'hidden' | 'optimizerState' | 'optimizerT'>;
   if (resume) {
     if (resume.dataHash !== dataHash) {
@@ -195,7 +203,9 @@ export async function train(
   let trainSeconds = 0; // this session, excluding validation
   let lastYield = t0;
   let interrupted = false;
-  const seconds = (): number => st.seconds + (performance.now() - t0) / 1000;
+  let budgetSpent = false;
+  const secondsBefore = st.seconds; // wall time of earlier sessions of this run
+  const seconds = (): number => secondsBefore + (performance.now() - t0) / 1000;
 
   epochs: while (st.epoch < opts.epochs) {
     if (st.segment === 0) {
@@ -241,6 +251,10 @@ export async function train(
         lastYield = performance.now();
       }
       stepStart = performance.now();
+      if (opts.timeBudget > 0 && seconds() >= opts.timeBudget) {
+        budgetSpent = true;
+        break;
+      }
       if (hooks.signal?.aborted && st.segment < segments) {
         interrupted = true;
         st.seconds = seconds();
@@ -275,6 +289,7 @@ export async function train(
     st.segment = 0;
     st.seconds = seconds();
     hooks.saveState?.(model, snapshot());
+    if (budgetSpent) break;
     if (hooks.signal?.aborted) {
       interrupted = st.epoch < opts.epochs;
       break;
@@ -293,5 +308,6 @@ export async function train(
     bestValidPerplexity: bestValid,
     history: st.history,
     interrupted,
+    budgetSpent,
   };
 }
