@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinText } from '../src/data/builtin.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/io/safetensors.js';
-import { assertCleanFailure, assertOk, describe, rmTemp, runCli, tempDir, type CliResult } from './helpers.js';
+import { assertCleanFailure, assertOk, showRun, rmTemp, runCli, tempDir, type CliResult } from './helpers.js';
 
 const TINY = ['--embed', '8', '--hidden', '8', '--backend', 'ref'];
 
@@ -30,7 +30,7 @@ after(() => rmTemp(dir));
 function oneJson(r: CliResult): Record<string, unknown> {
   assertOk(r);
   const lines = r.stdout.split('\n');
-  assert.equal(lines.length, 2, `stdout must be one line + newline\n${describe(r)}`);
+  assert.equal(lines.length, 2, `stdout must be one line + newline\n${showRun(r)}`);
   assert.equal(lines[1], '');
   const o: unknown = JSON.parse(lines[0]!);
   assert.ok(typeof o === 'object' && o !== null && !Array.isArray(o), `not a JSON object: ${lines[0]}`);
@@ -118,7 +118,7 @@ test('score: one line per input line; each line scored on its own; equals -nll o
     const plain = runCli(['score', '--model', model, '--text', multi, '--backend', 'ref'], d);
     assertOk(plain);
     const rows = plain.stdout.trimEnd().split('\n');
-    assert.equal(rows.length, sentences.length, describe(plain));
+    assert.equal(rows.length, sentences.length, showRun(plain));
     rows.forEach((row, i) => {
       const f = row.split('\t');
       assert.equal(f.length, 3, `row ${i}: ${JSON.stringify(row)}`);
@@ -283,7 +283,7 @@ test('train --resume of a finished run (default seed) exits 0 and keeps the mode
     const before = readFileSync(m);
     const r = runCli(['train', '--save', 'm.safetensors', '--resume', '--epochs', '1', ...TINY], d);
     assertOk(r);
-    assert.doesNotMatch(r.stderr, /^\s+at /m, describe(r));
+    assert.doesNotMatch(r.stderr, /^\s+at /m, showRun(r));
     assert.ok(readFileSync(m).equals(before), 'best checkpoint changed although no epoch ran');
   } finally {
     rmTemp(d);

@@ -36,13 +36,13 @@ export function runCli(args: readonly string[], cwd: string): CliResult {
 }
 
 /** A description of a CLI result for assertion messages. */
-export function describe(r: CliResult): string {
+export function showRun(r: CliResult): string {
   return `exit ${r.status}${r.signal ? ` (signal ${r.signal})` : ''}\n--- stdout ---\n${r.stdout.slice(0, 2000)}\n--- stderr ---\n${r.stderr.slice(0, 2000)}`;
 }
 
 /** Assert the run succeeded (exit 0). */
 export function assertOk(r: CliResult): void {
-  assert.equal(r.status, 0, describe(r));
+  assert.equal(r.status, 0, showRun(r));
 }
 
 /**
@@ -54,14 +54,14 @@ export function assertOk(r: CliResult): void {
 export function assertCleanFailure(
   r: CliResult, patterns: RegExp[], opts: { exitCode?: number; afterProgress?: boolean } = {},
 ): void {
-  assert.notEqual(r.status, 0, describe(r));
-  assert.equal(r.signal, null, describe(r));
-  if (opts.exitCode !== undefined) assert.equal(r.status, opts.exitCode, describe(r));
-  if (opts.afterProgress) assert.match(r.stderr, /^(rnnlm: )?error: /m, describe(r));
-  else assert.match(r.stderr, /^(rnnlm: )?error: /, describe(r));
-  for (const p of patterns) assert.match(r.stderr, p, describe(r));
-  assert.doesNotMatch(r.stderr, /^\s+at /m, `stack trace on stderr\n${describe(r)}`);
-  assert.doesNotMatch(r.stderr, /^\w*Error\b/m, `uncaught error on stderr\n${describe(r)}`);
+  assert.notEqual(r.status, 0, showRun(r));
+  assert.equal(r.signal, null, showRun(r));
+  if (opts.exitCode !== undefined) assert.equal(r.status, opts.exitCode, showRun(r));
+  if (opts.afterProgress) assert.match(r.stderr, /^(rnnlm: )?error: /m, showRun(r));
+  else assert.match(r.stderr, /^(rnnlm: )?error: /, showRun(r));
+  for (const p of patterns) assert.match(r.stderr, p, showRun(r));
+  assert.doesNotMatch(r.stderr, /^\s+at /m, `stack trace on stderr\n${showRun(r)}`);
+  assert.doesNotMatch(r.stderr, /^\w*Error\b/m, `uncaught error on stderr\n${showRun(r)}`);
 }
 
 const WORDS = [

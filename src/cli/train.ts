@@ -3,6 +3,7 @@
 
 import { appendFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
 import { trainRun, type Backend } from '../tasks/train.js';
 import type { StepInfo } from '../train/trainer.js';
 import { statePath } from '../io/train-state.js';
@@ -44,7 +45,9 @@ const fmtEta = (s: number): string => {
   return `${m}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 };
 
-export async function trainCommand(f: TrainFlags): Promise<void> {
+export async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
+  // On --resume the saved run's options apply; only flags given on this command line override.
+  const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
   const err = (line: string): void => void process.stderr.write(`${line}\n`);
   const info = f.json ? err : (line: string): void => void process.stdout.write(`${line}\n`);
   const tty = process.stderr.isTTY === true;
@@ -95,6 +98,7 @@ export async function trainCommand(f: TrainFlags): Promise<void> {
   try {
     const r = await trainRun({
       ...f,
+      epochs: f.resume && !given('epochs') ? undefined : f.epochs,
       valid: f.valid,
       timeBudget: f.timeBudget === undefined ? undefined : f.timeBudget * 60,
       log: f.verbose || !f.json ? info : () => {},

@@ -56,7 +56,7 @@ export async function generateCommand(f: ModelFlags & { prime: string; length: n
 
 export async function scoreCommand(f: ModelFlags & { text: string; json?: boolean }): Promise<void> {
   const { model, vocab } = await load(f);
-  const lines = vocab.level === 'word' ? splitLines(readText(f.text)) : splitLines(readText(f.text));
+  const lines = splitLines(readText(f.text));
   const rows = lines.map((line) => ({ line, ...scoreLine(model, vocab, line) }));
   if (f.json) {
     process.stdout.write(`${JSON.stringify({

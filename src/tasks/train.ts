@@ -31,7 +31,7 @@ export interface TrainRunOptions extends Partial<TrainOptions> {
   /** Vocabulary cap (0 = none) and minimum count, applied to the training text. */
   maxVocab?: number;
   minCount?: number;
-  /** Continue the run saved at `${save}.state`. */
+  /** Continue the run saved at `${save}.state` (with its own options; `epochs` and `timeBudget` given here override). */
   resume?: boolean;
   backend?: Backend;
   threads?: number;
@@ -64,7 +64,13 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     const sp = statePath(o.save);
     if (!existsSync(sp)) throw new InputError(`nothing to resume: ${sp} does not exist (train without --resume first)`);
     ({ model, vocab, state: resumeState } = decodeTrainState(readFileBytes(sp), kernels, sp));
-    log(`resuming ${sp}: epoch ${resumeState.epoch + 1}, batch ${resumeState.segment}, step ${resumeState.step}`);
+    // The run continues with its own options; only its length may be changed on resume.
+    resumeState.options = {
+      ...resumeState.options,
+      epochs: o.epochs ?? resumeState.options.epochs,
+      timeBudget: o.timeBudget ?? resumeState.options.timeBudget ?? 0,
+    };
+    log(`resuming ${sp}: epoch ${resumeState.epoch + 1}, batch ${resumeState.segment}, step ${resumeState.step} of a run of ${resumeState.options.epochs} epochs`);
   } else {
     const text = readText(trainName);
     vocab = Vocab.build(text, o.level ?? 'word', { maxVocab: o.maxVocab ?? 0, minCount: o.minCount ?? 1 });

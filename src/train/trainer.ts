@@ -223,8 +223,9 @@ export async function train(
       model.forward(x, len, B, hidden);
       const nll = model.loss(y, true, 1 / N);
       st.step++;
-      if (!Number.isFinite(nll)) {
-        throw new DivergenceError(`training diverged at step ${st.step} (epoch ${st.epoch + 1}, batch ${st.segment + 1}/${segments}): the loss is ${nll}; lower --lr or set --clip`, st.step);
+      // A mean loss whose perplexity overflows (> ~709 nats/token, ln V is ~9) has diverged too.
+      if (!Number.isFinite(Math.exp(nll / N))) {
+        throw new DivergenceError(`training diverged at step ${st.step} (epoch ${st.epoch + 1}, batch ${st.segment + 1}/${segments}): the loss is ${(nll / N).toPrecision(4)} nats/token; lower --lr or set --clip`, st.step);
       }
       model.backward();
       const norm = clipGradNorm(k, model.grads, opts.clip);
@@ -266,11 +267,16 @@ export async function train(
     const trainPpl = Math.exp(st.epochNll / st.epochTokens);
     const epochSeconds = (performance.now() - epochStart) / 1000;
     let validPpl: number | null = null;
+    let validCe = 0;
     let improved = true;
     if (validIds && validIds.length > 0) {
       hooks.onValidate?.();
       const ev = evaluateIds(model, validIds);
+      if (!Number.isFinite(ev.perplexity)) {
+        throw new DivergenceError(`training diverged in epoch ${st.epoch + 1} (step ${st.step}): validation perplexity is ${ev.perplexity}; lower --lr or set --clip`, st.step);
+      }
       validPpl = ev.perplexity;
+      validCe = ev.crossEntropy;
       improved = st.bestValid === null || ev.crossEntropy < st.bestValid;
     }
     const rec: EpochRecord = {
@@ -279,7 +285,7 @@ export async function train(
     };
     st.history.push(rec);
     if (improved) {
-      if (validPpl !== null) st.bestValid = Math.log(validPpl);
+      if (validPpl !== null) st.bestValid = validCe;
       hooks.saveBest?.(model);
     } else {
       st.lr /= opts.lrDecay;
