@@ -10,7 +10,7 @@ import torch.nn as nn
 V, E, H, B, T = 10000, 200, 200, 20, 35
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 eval_tokens = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
-torch.set_num_threads(2)
+torch.set_num_threads(int(__import__("os").environ.get("OMP_NUM_THREADS", "2")))
 torch.manual_seed(1)
 
 class Model(nn.Module):

@@ -111,7 +111,7 @@ export async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
           barEpoch = -1;
         },
         onEpoch: (rec, improved) => {
-          logLine({ type: 'epoch', ...rec });
+          logLine({ type: 'epoch', ...rec, rss_mb: process.memoryUsage().rss / 2 ** 20 });
           const v = rec.validPerplexity === null ? '' : ` | valid ppl ${rec.validPerplexity.toFixed(2)}${improved ? ' (best, saved)' : ` (no better: lr -> ${(rec.lr / f.lrDecay).toPrecision(3)})`}`;
           info(`epoch ${rec.epoch} | ${rec.seconds.toFixed(1)} s | ${Math.round(rec.tokensPerSec)} tok/s | train ppl ${rec.trainPerplexity.toFixed(2)}${v}`);
         },
