@@ -7,6 +7,9 @@ import type { Command } from 'commander';
 import { trainRun, type Backend } from '../tasks/train.js';
 import type { StepInfo } from '../train/trainer.js';
 import { statePath } from '../io/train-state.js';
+import { writeFileAtomicSync } from '../io/atomic.js';
+import { perplexityPlotSvg } from '../report/plot.js';
+import type { EpochRecord } from '../train/trainer.js';
 import type { Cell } from '../nn/config.js';
 import type { Level } from '../data/vocab.js';
 import type { OptimizerName } from '../train/optimizer.js';
@@ -32,6 +35,9 @@ interface TrainFlags {
   minCount: number;
   resume?: boolean;
   timeBudget?: number;
+  schedule: 'plateau' | 'fixed';
+  decayStart: number;
+  patience: number;
   log?: string;
   json?: boolean;
   verbose?: boolean;
@@ -63,6 +69,7 @@ export async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     if (f.log) appendFileSync(f.log, `${JSON.stringify(o)}\n`);
   };
 
+  const history: EpochRecord[] = [];
   let bar: cliProgress.SingleBar | null = null;
   let barEpoch = -1;
   let lastPlain = 0;
@@ -111,6 +118,8 @@ export async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
           barEpoch = -1;
         },
         onEpoch: (rec, improved) => {
+          history.push(rec);
+          writeFileAtomicSync(`${f.save}.svg`, perplexityPlotSvg(history, `${f.save}: perplexity per epoch`));
           logLine({ type: 'epoch', ...rec, rss_mb: process.memoryUsage().rss / 2 ** 20 });
           const v = rec.validPerplexity === null ? '' : ` | valid ppl ${rec.validPerplexity.toFixed(2)}${improved ? ' (best, saved)' : ` (no better: lr -> ${(rec.lr / f.lrDecay).toPrecision(3)})`}`;
           info(`epoch ${rec.epoch} | ${rec.seconds.toFixed(1)} s | ${Math.round(rec.tokensPerSec)} tok/s | train ppl ${rec.trainPerplexity.toFixed(2)}${v}`);
@@ -122,6 +131,7 @@ export async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
       err(`saved a resumable state to ${statePath(r.save)}; continue with the same command and --resume`);
       process.exitCode = 130;
     }
+    if (r.stoppedEarly) info(`stopped early: ${f.patience} epoch(s) without improvement`);
     if (r.budgetSpent) info(`time budget of ${f.timeBudget} min spent after ${r.epochs} epoch(s)`);
     const out = {
       tokens_per_s: r.tokensPerSec, seconds: r.seconds, epochs: r.epochs, steps: r.steps,

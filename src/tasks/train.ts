@@ -92,6 +92,9 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     optimizer: o.optimizer ?? DEFAULT_TRAIN.optimizer,
     clip: o.clip ?? DEFAULT_TRAIN.clip,
     lrDecay: o.lrDecay ?? DEFAULT_TRAIN.lrDecay,
+    schedule: o.schedule ?? DEFAULT_TRAIN.schedule,
+    decayStart: o.decayStart ?? DEFAULT_TRAIN.decayStart,
+    patience: o.patience ?? DEFAULT_TRAIN.patience,
     seed: o.seed ?? DEFAULT_TRAIN.seed,
     timeBudget: o.timeBudget ?? DEFAULT_TRAIN.timeBudget,
   };

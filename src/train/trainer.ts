@@ -26,8 +26,17 @@ export interface TrainOptions {
   optimizer: OptimizerName;
   /** Max global gradient L2 norm; 0 = no clipping. */
   clip: number;
-  /** Divide the learning rate by this when validation perplexity does not improve (1 = never). */
+  /** Divide the learning rate by this at each decay (1 = never). */
   lrDecay: number;
+  /**
+   * When to decay: 'plateau' (the classic schedule: after an epoch whose validation perplexity
+   * did not improve) or 'fixed' (after every epoch from `decayStart` on, as Zaremba et al.).
+   */
+  schedule: 'plateau' | 'fixed';
+  /** For the fixed schedule: epochs at the initial rate before decaying. */
+  decayStart: number;
+  /** Early stopping: stop after this many epochs in a row without improvement (0 = off). */
+  patience: number;
   /** Seed of the run's random stream (initialisation is seeded by the caller). */
   seed: number;
   /**
@@ -38,7 +47,7 @@ export interface TrainOptions {
 }
 
 export const DEFAULT_TRAIN: Readonly<TrainOptions> = Object.freeze({
-  batch: 20, bptt: 35, epochs: 10, lr: 20, optimizer: 'sgd', clip: 0.25, lrDecay: 4, seed: 1, timeBudget: 0,
+  batch: 20, bptt: 35, epochs: 10, lr: 20, optimizer: 'sgd', clip: 0.25, lrDecay: 4, schedule: 'plateau', decayStart: 4, patience: 0, seed: 1, timeBudget: 0,
 });
 
 export function validateTrainOptions(o: TrainOptions): TrainOptions {
@@ -52,6 +61,9 @@ export function validateTrainOptions(o: TrainOptions): TrainOptions {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new ConfigError(`lr must be a positive number, got ${o.lr}`);
   if (!(o.clip >= 0 && Number.isFinite(o.clip))) throw new ConfigError(`clip must be ≥ 0 (0 = off), got ${o.clip}`);
   if (!(o.lrDecay >= 1 && Number.isFinite(o.lrDecay))) throw new ConfigError(`lr-decay must be ≥ 1, got ${o.lrDecay}`);
+  if (o.schedule !== 'plateau' && o.schedule !== 'fixed') throw new ConfigError(`schedule must be plateau or fixed, got ${JSON.stringify(o.schedule)}`);
+  int('decay-start', o.decayStart, 0, 1000000);
+  int('patience', o.patience, 0, 1000000);
   if (!(o.timeBudget >= 0 && Number.isFinite(o.timeBudget))) throw new ConfigError(`time budget must be ≥ 0 (0 = none), got ${o.timeBudget}`);
   if (!(OPTIMIZERS as readonly string[]).includes(o.optimizer)) {
     throw new ConfigError(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(o.optimizer)}`);
@@ -79,6 +91,8 @@ export interface TrainState {
   lr: number;
   /** Best validation cross-entropy so far (nats/token), or null. */
   bestValid: number | null;
+  /** Epochs in a row without a validation improvement (for early stopping). */
+  sinceBest: number;
   rng: number[];
   /** Σ nll and token count of the current epoch so far (for its train perplexity). */
   epochNll: number;
@@ -137,6 +151,8 @@ export interface TrainResult {
   interrupted: boolean;
   /** The run stopped because --time-budget was spent. */
   budgetSpent: boolean;
+  /** The run stopped early: `patience` epochs without improvement. */
+  stoppedEarly: boolean;
 }
 
 /** FNV-1a over the ids, as hex: a cheap fingerprint of the training data. */
@@ -177,7 +193,7 @@ export async function train(
     if (resume.dataHash !== dataHash) {
       throw new ConfigError(`the training text differs from the one this run started with (fingerprint ${dataHash}, state has ${resume.dataHash})`);
     }
-    st = { ...resume, history: [...resume.history] };
+    st = { ...resume, sinceBest: resume.sinceBest ?? 0, history: [...resume.history] };
     rng.setState(resume.rng);
     hidden.set(resume.hidden);
     optimizer.t = resume.optimizerT;
@@ -188,7 +204,7 @@ export async function train(
     }
   } else {
     st = {
-      epoch: 0, segment: 0, step: 0, lr: opts.lr, bestValid: null, rng: rng.getState(), epochNll: 0, epochTokens: 0,
+      epoch: 0, segment: 0, step: 0, lr: opts.lr, bestValid: null, sinceBest: 0, rng: rng.getState(), epochNll: 0, epochTokens: 0,
       history: [], seconds: 0, tokens: 0, dataHash, options: opts,
     };
   }
@@ -204,6 +220,7 @@ export async function train(
   let lastYield = t0;
   let interrupted = false;
   let budgetSpent = false;
+  let stoppedEarly = false;
   const secondsBefore = st.seconds; // wall time of earlier sessions of this run
   const seconds = (): number => secondsBefore + (performance.now() - t0) / 1000;
 
@@ -286,16 +303,23 @@ export async function train(
     st.history.push(rec);
     if (improved) {
       if (validPpl !== null) st.bestValid = validCe;
+      st.sinceBest = 0;
       hooks.saveBest?.(model);
     } else {
-      st.lr /= opts.lrDecay;
+      st.sinceBest++;
     }
+    if (opts.schedule === 'plateau' ? !improved : st.epoch + 1 >= opts.decayStart) st.lr /= opts.lrDecay;
+    const patienceOut = opts.patience > 0 && st.sinceBest >= opts.patience;
     hooks.onEpoch?.(rec, improved);
     st.epoch++;
     st.segment = 0;
     st.seconds = seconds();
     hooks.saveState?.(model, snapshot());
     if (budgetSpent) break;
+    if (patienceOut) {
+      stoppedEarly = true;
+      break;
+    }
     if (hooks.signal?.aborted) {
       interrupted = st.epoch < opts.epochs;
       break;
@@ -315,5 +339,6 @@ export async function train(
     history: st.history,
     interrupted,
     budgetSpent,
+    stoppedEarly,
   };
 }
