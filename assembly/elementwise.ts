@@ -31,7 +31,9 @@ export function actForwardF32(y: usize, x: usize, n: i32, act: i32): void {
 
 @inline function actGrad(y: v128, dy: v128, act: i32): v128 {
   if (act == ACT_SIGMOID) return f32x4.mul(f32x4.mul(dy, y), f32x4.sub(f32x4.splat(1), y)); // dy·y(1-y)
-  if (act == ACT_TANH) return f32x4.mul(dy, f32x4.sub(f32x4.splat(1), f32x4.mul(y, y))); // dy·(1-y²)
+  // dy·(1-y²), as dy·(1-y)(1+y): one factor is exact (Sterbenz) and the other ≥ 1, so there is
+  // no cancellation when |y| → 1
+  if (act == ACT_TANH) return f32x4.mul(f32x4.mul(dy, f32x4.sub(f32x4.splat(1), y)), f32x4.add(f32x4.splat(1), y));
   return v128.and(dy, f32x4.gt(y, f32x4.splat(0))); // dy·[y>0]
 }
 
@@ -190,15 +192,16 @@ export function adagradF32(w: usize, s: usize, g: usize, lr: f32, eps: f32, n: i
 }
 
 /**
- * Adam: m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²; w -= lr·(m/c1) / (sqrt(v/c2) + eps),
- * with the bias corrections c1 = 1 - b1^t, c2 = 1 - b2^t computed by the caller.
+ * Adam: m = b1·m + a1·g; v = b2·v + a2·g²; w -= lr·(m/c1) / (sqrt(v/c2) + eps), where the
+ * caller computes a1 = 1-b1, a2 = 1-b2 (in float64: 1 - f32(0.999) would lose 4 digits) and
+ * the bias corrections c1 = 1 - b1^t, c2 = 1 - b2^t.
  */
 export function adamF32(
   w: usize, m: usize, v: usize, g: usize,
-  lr: f32, b1: f32, b2: f32, eps: f32, c1: f32, c2: f32, n: i32,
+  lr: f32, b1: f32, b2: f32, a1s: f32, a2s: f32, eps: f32, c1: f32, c2: f32, n: i32,
 ): void {
   const lrv = f32x4.splat(lr), b1v = f32x4.splat(b1), b2v = f32x4.splat(b2);
-  const a1 = f32x4.splat(1 - b1), a2 = f32x4.splat(1 - b2);
+  const a1 = f32x4.splat(a1s), a2 = f32x4.splat(a2s);
   const c1v = f32x4.splat(c1), c2v = f32x4.splat(c2), ev = f32x4.splat(eps);
   let i = 0;
   for (; i < n; i += 4) {

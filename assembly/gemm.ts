@@ -11,8 +11,11 @@
 // result does not depend on how callers split M or N across threads.
 //
 // V8 gives wasm about 15 vector registers: 6×8 with relaxed_madd (12 accumulators + 2 B + 1 A)
-// and 5×8 with mul+add (10 + 2 + 1 + 1 temporary) fit; larger tiles spill. Keep the micro-kernel
-// loop free of unrolling and remainders (both made V8 spill).
+// and 5×8 with mul+add (10 + 2 + 1 + 1 temporary) fit; larger tiles spill. No remainder loops in
+// the micro-kernels (measured: V8 spills). Measured on Zen 3 (700×200×10000, one thread):
+// 6×8 FMA, k step 1: ~39 GFLOP/s (unrolled by 2: V8 interleaves the halves, spills, ~37);
+// 5×8 mul+add, k step 1: ~26; unrolled by 2: ~36 (a few spills, but half the loop overhead);
+// 4×8 mul+add unrolled by 2: no spills, ~29.
 
 /** Register tile height: 6 rows with fused multiply-add, 5 without. */
 export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
@@ -207,7 +210,7 @@ function micro6x8(kc: i32, a: usize, b: usize, c: usize, ldcb: usize, acc: bool)
 
 // C[5,8] (row stride ldcb bytes) = (acc ? C : 0) + Σ_k a[k,0:5]ᵀ b[k,0:8], separate mul and add.
 // kc is even (packing pads with a zero row) and k steps by 2: without FMA the loop overhead
-// dominates, and this body still fits the registers (26 → 36 GFLOP/s measured).
+// dominates (26 → 36 GFLOP/s measured, see the top of the file).
 function micro5x8(kc: i32, a: usize, b: usize, c: usize, ldcb: usize, acc: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;

@@ -18,22 +18,30 @@ export function softmaxXentF32(
     const t = load<i32>(targets + (<usize>r << 2));
     const zt = load<f32>(z + (<usize>t << 2));
 
-    // max_c z_c (f32x4.max propagates NaN)
+    // max_c z_c, by pmax (one instruction; wasm's NaN-propagating max expands to ~7 on x64):
+    // a NaN logit may be skipped here, but it makes the sum, the loss and the gradient NaN below
     let mv = f32x4.splat(-Infinity);
-    for (let c = 0; c < nv; c += 4) mv = f32x4.max(mv, v128.load(z + (<usize>c << 2)));
+    for (let c = 0; c < nv; c += 4) mv = f32x4.pmax(mv, v128.load(z + (<usize>c << 2)));
     let zmax = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
     for (let c = nv; c < C; c++) zmax = max(zmax, load<f32>(z + (<usize>c << 2)));
     const maxv = f32x4.splat(zmax);
 
-    // Σ e^{z - max} in two f64x2 accumulators; when grad, keep e^{z - max} in the row.
+    // Σ e^{z - max}: blocks of up to 16 vectors summed in f32x4 (relative error ≤ 16 ulp in
+    // the worst case, ~1e-7 typically), block sums added in two f64x2 accumulators; when grad,
+    // keep e^{z - max} in the row.
     let s0 = f64x2.splat(0);
     let s1 = f64x2.splat(0);
-    for (let c = 0; c < nv; c += 4) {
-      const o = <usize>c << 2;
-      const e = exp4(f32x4.sub(v128.load(z + o), maxv));
-      if (grad) v128.store(z + o, e);
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 2, 3)));
+    for (let c0 = 0; c0 < nv; c0 += 64) {
+      const c1 = min(nv, c0 + 64);
+      let b = f32x4.splat(0);
+      for (let c = c0; c < c1; c += 4) {
+        const o = <usize>c << 2;
+        const e = exp4(f32x4.sub(v128.load(z + o), maxv));
+        if (grad) v128.store(z + o, e);
+        b = f32x4.add(b, e);
+      }
+      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(b));
+      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(b, b, 2, 3, 2, 3)));
     }
     if (nv < C) {
       // tail lanes past C are 0 → e^{-max}: mask them out of the sum

@@ -32,6 +32,23 @@ export function num(lo: number, loInclusive: boolean) {
   };
 }
 
+/** A probability in [0, 1). */
+export function prob() {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError(`expected a probability from 0 to below 1, got "${v}".`);
+    return n;
+  };
+}
+
+export function finite() {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${v}".`);
+    return n;
+  };
+}
+
 const backendOption = (): Option =>
   new Option('--backend <name>', 'numeric backend: auto (fastest available), wasm, or ref (plain TypeScript reference)')
     .choices(['auto', 'wasm', 'ref'])
@@ -51,10 +68,14 @@ export function buildProgram(): Command {
     .option('--valid <file>', 'validation text (default: builtin:valid when training on builtin:train)')
     .requiredOption('--save <model>', 'where to write the best model (.safetensors)')
     .addOption(new Option('--level <level>', 'tokens: words (+ <eos> per line) or characters').choices(['word', 'char']).default('word'))
-    .addOption(new Option('--cell <cell>', 'recurrent cell: sigmoid (the notes), tanh or relu Elman').choices([...CELLS]).default('sigmoid'))
+    .addOption(new Option('--cell <cell>', 'recurrent cell: sigmoid (the notes), tanh or relu Elman, lstm or gru (as torch.nn.LSTM / GRU)').choices([...CELLS]).default('sigmoid'))
     .option('--layers <n>', 'stacked recurrent layers', int(1, 16), 1)
     .option('--embed <n>', 'embedding width', int(1, 65536), 200)
     .option('--hidden <n>', 'hidden width', int(1, 65536), 200)
+    .option('--dropout <p>', 'dropout probability on embeddings, between layers and before the output (Zaremba et al.; 0 = off)', prob(), 0)
+    .option('--tied', 'tie decoder.weight to encoder.weight (needs --embed equal to --hidden)')
+    .option('--classes <c>', 'class-factored softmax with c frequency classes (Mikolov; 0 = full softmax)', int(0, 1 << 24), 0)
+    .option('--forget-bias <x>', 'lstm: added to the forget-gate bias at initialisation (0 = PyTorch init)', finite(), 0)
     .option('--batch <n>', 'parallel streams B', int(1, 100000), 20)
     .option('--bptt <n>', 'truncated BPTT length T', int(1, 100000), 35)
     .option('--epochs <n>', 'epochs', int(1, 1000000), 10)
@@ -117,6 +138,9 @@ export function buildProgram(): Command {
     .option('--layers <n>', 'stacked layers of the tiny model', int(1, 4), 2)
     .option('--steps <n>', 'BPTT steps', int(1, 50), 5)
     .option('--seed <n>', 'random seed', int(0, 0xffffffff), 1)
+    .option('--dropout <p>', 'check with dropout (one fixed set of masks)', prob(), 0)
+    .option('--tied', 'check with decoder.weight tied to encoder.weight')
+    .option('--classes <c>', 'check a class-factored softmax with c classes (2 to 11)', int(0, 11), 0)
     .option('--json', 'print one JSON object')
     .action(gradcheckCommand);
 

@@ -23,6 +23,10 @@ interface TrainFlags {
   layers: number;
   embed: number;
   hidden: number;
+  dropout: number;
+  tied?: boolean;
+  classes: number;
+  forgetBias: number;
   batch: number;
   bptt: number;
   epochs: number;

@@ -28,7 +28,7 @@ export function scoreLine(model: RnnLM, vocab: Vocab, line: string): LineScore {
   x[0] = vocab.boundaryId;
   x.set(ids.subarray(0, ids.length - 1), 1);
   const state = model.newState(1);
-  model.forward(x, ids.length, 1, state);
+  model.forward(x, ids.length, 1, state, { logits: false });
   const logProb = -model.loss(ids, false, 1);
   return { logProb, log10Prob: logProb / Math.LN10, tokens: ids.length, unknown };
 }

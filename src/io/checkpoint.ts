@@ -1,13 +1,18 @@
 // Model checkpoints: one .safetensors file with F32 tensors named as PyTorch's
-// word_language_model names them (encoder.weight, rnn.weight_ih_l0, …, decoder.bias) and
-// __metadata__ = { format: "rnnlm", config: JSON, vocab: JSON array in id order }.
+// word_language_model names them (encoder.weight, rnn.weight_ih_l0, …, decoder.bias; LSTM and
+// GRU layers with torch.nn.LSTM / GRU's [4H, ·] / [3H, ·] shapes; class_decoder.* for a
+// class-factored softmax) and __metadata__ = { format: "rnnlm", config: JSON, vocab: JSON array
+// in id order, and for a class-factored model classes: JSON array of each word id's class }.
+// A tied model's file holds decoder.weight and encoder.weight with equal values (as a tied
+// torch state_dict does); loading checks that they are equal.
 // Pure (bytes in, bytes out); file access lives in checkpoint-file.ts.
 
 import { CheckpointError, RnnlmError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { Vocab } from '../data/vocab.js';
 import { configFromJson, configToJson, type ModelConfig } from '../nn/config.js';
-import { RnnLM, modelSpecs } from '../nn/model.js';
+import { RnnLM, checkpointSpecs } from '../nn/model.js';
+import { validateClasses } from '../nn/classes.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
 export const FORMAT = 'rnnlm';
@@ -17,16 +22,22 @@ export function encodeModel(model: RnnLM, vocab: Vocab, extra: Record<string, st
   if (vocab.size !== model.config.vocabSize) {
     throw new CheckpointError(`vocabulary has ${vocab.size} tokens but the model's vocab_size is ${model.config.vocabSize}`);
   }
-  const tensors: Array<[string, Tensor]> = model.layout.specs.map((s) => {
-    const v = model.param(s.name);
+  const tensors: Array<[string, Tensor]> = checkpointSpecs(model.config).map((s) => {
+    const v = model.param(s.storage);
     return [s.name, { dtype: 'F32', shape: [...s.shape], data: v instanceof Float32Array ? v : Float32Array.from(v) }];
   });
-  return encodeSafetensors(tensors, {
-    ...extra,
+  return encodeSafetensors(tensors, { ...extra, ...headerMetadata(model, vocab) });
+}
+
+/** The metadata entries that describe a model: format, config, vocab (and classes). */
+export function headerMetadata(model: RnnLM, vocab: Vocab): Record<string, string> {
+  const meta: Record<string, string> = {
     format: FORMAT,
     config: JSON.stringify(configToJson(model.config)),
     vocab: JSON.stringify(vocab.tokens),
-  });
+  };
+  if (model.wordClasses) meta.classes = JSON.stringify(Array.from(model.wordClasses));
+  return meta;
 }
 
 function parseJson(text: string, what: string, where: string): unknown {
@@ -43,8 +54,11 @@ export interface DecodedModel {
   metadata: Record<string, string>;
 }
 
-/** Read config and vocabulary from checkpoint metadata, validating both. */
-export function decodeHeader(metadata: Record<string, string>, where: string): { config: ModelConfig; vocab: Vocab } {
+/**
+ * Read config and vocabulary (and, for a class-factored model, each word's class) from
+ * checkpoint metadata, validating them.
+ */
+export function decodeHeader(metadata: Record<string, string>, where: string): { config: ModelConfig; vocab: Vocab; wordClasses?: Int32Array } {
   if (metadata.format !== FORMAT) {
     throw new CheckpointError(`${where}: not an rnnlm checkpoint (metadata "format" is ${JSON.stringify(metadata.format ?? null)}, expected "${FORMAT}")`);
   }
@@ -68,7 +82,20 @@ export function decodeHeader(metadata: Record<string, string>, where: string): {
   if (vocab.size !== config.vocabSize) {
     throw new CheckpointError(`${where}: vocabulary lists ${vocab.size} tokens but config says vocab_size ${config.vocabSize}`);
   }
-  return { config, vocab };
+  if (config.classes === 0) {
+    if (metadata.classes !== undefined) throw new CheckpointError(`${where}: metadata has "classes" but the config has no class-factored softmax (classes 0)`);
+    return { config, vocab };
+  }
+  if (typeof metadata.classes !== 'string') throw new CheckpointError(`${where}: config has classes ${config.classes} but metadata lacks "classes" (each word id's class)`);
+  const cls = parseJson(metadata.classes, 'classes', where);
+  if (!Array.isArray(cls)) throw new CheckpointError(`${where}: metadata "classes" must be a JSON array of ${config.vocabSize} class ids`);
+  try {
+    validateClasses(cls as number[], config.classes, config.vocabSize, `${where}: metadata "classes"`);
+  } catch (e) {
+    if (e instanceof RnnlmError) throw new CheckpointError(e.message);
+    throw e;
+  }
+  return { config, vocab, wordClasses: Int32Array.from(cls as number[]) };
 }
 
 /** Decode and validate a checkpoint into a model on the given kernels. */
@@ -81,12 +108,12 @@ export function decodeModel(bytes: Uint8Array, kernels: Kernels, where = 'checkp
     throw e;
   }
   const { tensors, metadata } = decoded;
-  const { config, vocab } = decodeHeader(metadata, where);
-  const specs = modelSpecs(config);
+  const { config, vocab, wordClasses } = decodeHeader(metadata, where);
+  const specs = checkpointSpecs(config);
   const expected = new Set(specs.map((s) => s.name));
   const unexpected = [...tensors.keys()].filter((n) => !expected.has(n));
   if (unexpected.length > 0) throw new CheckpointError(`${where}: unexpected tensors for this config: ${unexpected.join(', ')}`);
-  const model = new RnnLM(config, kernels);
+  const model = new RnnLM(config, kernels, { wordClasses });
   for (const s of specs) {
     const t = tensors.get(s.name);
     if (!t) throw new CheckpointError(`${where}: missing tensor ${s.name} [${s.shape.join(', ')}]`);
@@ -97,6 +124,13 @@ export function decodeModel(bytes: Uint8Array, kernels: Kernels, where = 'checkp
     const data = t.data as Float32Array;
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) throw new CheckpointError(`${where}: tensor ${s.name} holds a non-finite value at index ${i}`);
+    }
+    if (s.storage !== s.name) {
+      // A tied copy: it must hold exactly the values of the tensor it is tied to.
+      const owner = tensors.get(s.storage)?.data as Float32Array | undefined;
+      const i = owner ? data.findIndex((v, j) => !Object.is(v, owner[j])) : -1;
+      if (i >= 0) throw new CheckpointError(`${where}: config says tied, but ${s.name} differs from ${s.storage} at index ${i} (${data[i]} vs ${owner![i]})`);
+      continue;
     }
     model.param(s.name).set(data);
   }

@@ -1,15 +1,15 @@
 // The resumable training state: a sibling .safetensors file ("MODEL.state") holding the
-// current parameters (not the best ones), the optimizer's buffers, the carried hidden state,
+// current parameters (not the best ones), the optimizer's buffers, the carried recurrent state
+// ([L, B, H]; [L, 2, B, H] for LSTM: h, then c),
 // and as metadata the position in the run, RNG state, learning rate, best validation loss,
 // options and history. Together with the training text it continues the run exactly.
 
 import { CheckpointError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import type { Vocab } from '../data/vocab.js';
-import { configToJson } from '../nn/config.js';
 import { RnnLM } from '../nn/model.js';
 import type { TrainState } from '../train/trainer.js';
-import { decodeHeader, FORMAT } from './checkpoint.js';
+import { decodeHeader, headerMetadata } from './checkpoint.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
 export const STATE_FORMAT = 'rnnlm-train-state';
@@ -24,15 +24,13 @@ const f32 = (a: Float32Array | Float64Array): Float32Array => (a instanceof Floa
 export function encodeTrainState(model: RnnLM, vocab: Vocab, state: TrainState): Uint8Array {
   const tensors: Array<[string, Tensor]> = [
     ['params', { dtype: 'F32', shape: [model.params.length], data: f32(model.params) }],
-    ['hidden', { dtype: 'F32', shape: [model.config.layers, state.options.batch, model.config.hidden], data: f32(state.hidden) }],
+    ['hidden', { dtype: 'F32', shape: model.stateShape(state.options.batch), data: f32(state.hidden) }],
   ];
   for (const [name, buf] of state.optimizerState) tensors.push([`optimizer.${name}`, { dtype: 'F32', shape: [buf.length], data: f32(buf) }]);
   const { hidden: _h, optimizerState: _o, ...scalars } = state;
   return encodeSafetensors(tensors, {
-    format: FORMAT,
+    ...headerMetadata(model, vocab),
     kind: STATE_FORMAT,
-    config: JSON.stringify(configToJson(model.config)),
-    vocab: JSON.stringify(vocab.tokens),
     state: JSON.stringify(scalars),
   });
 }
@@ -53,14 +51,14 @@ export function decodeTrainState(bytes: Uint8Array, kernels: Kernels, where: str
   }
   const { tensors, metadata } = decoded;
   if (metadata.kind !== STATE_FORMAT) throw new CheckpointError(`${where}: not a training state file (kind ${JSON.stringify(metadata.kind ?? null)})`);
-  const { config, vocab } = decodeHeader(metadata, where);
+  const { config, vocab, wordClasses } = decodeHeader(metadata, where);
   let scalars: Omit<TrainState, 'hidden' | 'optimizerState'>;
   try {
     scalars = JSON.parse(metadata.state ?? '');
   } catch {
     throw new CheckpointError(`${where}: metadata "state" is not valid JSON`);
   }
-  const model = new RnnLM(config, kernels);
+  const model = new RnnLM(config, kernels, { wordClasses });
   const need = (name: string, n: number): Float32Array => {
     const t = tensors.get(name);
     if (!t || t.dtype !== 'F32') throw new CheckpointError(`${where}: missing F32 tensor "${name}"`);
@@ -68,7 +66,7 @@ export function decodeTrainState(bytes: Uint8Array, kernels: Kernels, where: str
     return t.data as Float32Array;
   };
   model.params.set(need('params', model.params.length));
-  const hidden = need('hidden', config.layers * scalars.options.batch * config.hidden);
+  const hidden = need('hidden', config.layers * scalars.options.batch * model.stateWidth);
   const optimizerState = new Map<string, Float32Array>();
   for (const [name, t] of tensors) {
     if (name.startsWith('optimizer.')) optimizerState.set(name.slice('optimizer.'.length), need(name, model.params.length));

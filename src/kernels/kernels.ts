@@ -24,6 +24,12 @@ export interface Kernels {
   alloc(n: number): Float32Array;
 
   /**
+   * Release what the backend holds beyond memory (the wasm backend's worker threads); later
+   * calls still work, on one thread. Idempotent. The reference has nothing to release.
+   */
+  dispose(): void;
+
+  /**
    * C[M,N] = beta * C + op(A) · op(B), where beta is 0 (overwrite) or 1 (accumulate).
    * op(A) is A[M,K] (transA=false) or A[K,M]ᵀ (transA=true); op(B) is B[K,N] or B[N,K]ᵀ.
    * The model uses three layouts: A·B, Aᵀ·B and A·Bᵀ.

@@ -95,6 +95,10 @@ export class RefKernels implements Kernels {
     return new Float32Array(n);
   }
 
+  dispose(): void {
+    // nothing to release
+  }
+
   gemm(C: Arr, A: Arr, B: Arr, M: number, N: number, K: number, transA: boolean, transB: boolean, beta: 0 | 1): void {
     gemmRef(C, A, B, M, N, K, transA, transB, beta);
   }

@@ -16,6 +16,8 @@ export interface KernelOptions {
   threads?: number;
   /** wasm only: force the relaxed-simd (true) or plain SIMD (false) build; default: best available. */
   relaxed?: boolean;
+  /** 'auto' only: told why the wasm backend could not load when it falls back to ref. */
+  onFallback?: (reason: string) => void;
 }
 
 /**
@@ -30,12 +32,16 @@ export async function createKernels(opts: KernelOptions = {}): Promise<Kernels> 
   }
   if (backend === 'ref') return new RefKernels();
   const threads = opts.threads ?? os.availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new RangeError(`threads must be an integer in [1, 64], got ${threads}`);
+  }
   try {
     // loaded lazily: the reference needs neither the wasm files nor worker_threads
     const [{ createWasmKernels }, { nodePlatform }] = await Promise.all([import('./wasm.js'), import('./loader-node.js')]);
     return await createWasmKernels(nodePlatform, { threads, relaxed: opts.relaxed });
   } catch (err) {
     if (backend === 'wasm') throw err;
+    opts.onFallback?.((err as Error).message);
     return new RefKernels();
   }
 }

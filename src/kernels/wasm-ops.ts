@@ -51,7 +51,7 @@ export interface WasmExports {
   adagradF32(w: number, s: number, g: number, lr: number, eps: number, n: number): void;
   adamF32(
     w: number, m: number, v: number, g: number,
-    lr: number, b1: number, b2: number, eps: number, c1: number, c2: number, n: number,
+    lr: number, b1: number, b2: number, a1: number, a2: number, eps: number, c1: number, c2: number, n: number,
   ): void;
 }
 
@@ -89,6 +89,18 @@ export const QUIT = 2;
 /** ctrl[ERROR]: number of worker jobs that threw; ctrl[ERROR_OP] the opcode of the last. */
 export const ERROR = 3;
 export const ERROR_OP = 4;
+/** ctrl[NEXT]: next chunk of a dynamically shared job (GEMM, softmax), taken with Atomics.add. */
+export const NEXT = 5;
+
+/** GEMM job word 14: how the threads share the product. */
+export const enum GemmSplit {
+  /** This row is the whole product. */
+  None = 0,
+  /** Chunks of `chunk` columns of C, taken in turn from ctrl[NEXT]. */
+  Cols = 1,
+  /** Chunks of `chunk` rows of C, taken in turn from ctrl[NEXT]. */
+  Rows = 2,
+}
 
 /** What a worker receives at start (structured-cloned; module and memory are shared). */
 export interface WorkerInit {
@@ -100,20 +112,54 @@ export interface WorkerInit {
   ctrlOffset: number;
 }
 
-/** Run the job stored at words [o, o + JOB_WORDS) of `job`. */
-export function runJob(ex: WasmExports, job: Float64Array, o: number): void {
+/**
+ * Run the job stored at words [o, o + JOB_WORDS) of `job`. GEMM and softmax rows may describe a
+ * shared problem cut into chunks: every thread takes chunks from ctrl[NEXT] until none are left,
+ * so a thread that the OS schedules late does less of the work. Which thread computes a chunk
+ * does not change any result bit (each output element's arithmetic is fixed).
+ */
+export function runJob(ex: WasmExports, ctrl: Int32Array, job: Float64Array, o: number): void {
   switch (job[o] as Op) {
     case Op.None:
       return;
-    case Op.Gemm:
-      ex.gemmF32(
-        job[o + 1], job[o + 2], job[o + 3], job[o + 4], job[o + 5], job[o + 6],
-        job[o + 7], job[o + 8], job[o + 9], job[o + 10], job[o + 11], job[o + 12], job[o + 13],
-      );
+    case Op.Gemm: {
+      // [op, C, A, B, ldc, lda, ldb, M, N, K, transA, transB, beta, scratch, split, chunk]
+      const C = job[o + 1], A = job[o + 2], B = job[o + 3];
+      const ldc = job[o + 4], lda = job[o + 5], ldb = job[o + 6];
+      const M = job[o + 7], N = job[o + 8], K = job[o + 9];
+      const ta = job[o + 10], tb = job[o + 11], beta = job[o + 12], scratch = job[o + 13];
+      const split = job[o + 14] as GemmSplit;
+      const chunk = job[o + 15];
+      if (split === GemmSplit.None) {
+        ex.gemmF32(C, A, B, ldc, lda, ldb, M, N, K, ta, tb, beta, scratch);
+        return;
+      }
+      const total = split === GemmSplit.Cols ? N : M;
+      const chunks = Math.ceil(total / chunk);
+      for (let q = Atomics.add(ctrl, NEXT, 1); q < chunks; q = Atomics.add(ctrl, NEXT, 1)) {
+        const s = q * chunk;
+        const n = Math.min(total, s + chunk) - s;
+        if (split === GemmSplit.Cols) {
+          // columns s..s+n of C and of op(B)
+          ex.gemmF32(C + s * 4, A, B + (tb ? s * ldb : s) * 4, ldc, lda, ldb, M, n, K, ta, tb, beta, scratch);
+        } else {
+          // rows s..s+n of C and of op(A)
+          ex.gemmF32(C + s * ldc * 4, A + (ta ? s : s * lda) * 4, B, ldc, lda, ldb, n, N, K, ta, tb, beta, scratch);
+        }
+      }
       return;
-    case Op.Softmax:
-      ex.softmaxXentF32(job[o + 1], job[o + 2], job[o + 3], job[o + 4], job[o + 5], job[o + 6], job[o + 7], job[o + 8]);
+    }
+    case Op.Softmax: {
+      // [op, logits, targets, lp, R, C, grad, scale, chunk]: rows in chunks from ctrl[NEXT]
+      const R = job[o + 4];
+      const chunk = job[o + 8];
+      const chunks = Math.ceil(R / chunk);
+      for (let q = Atomics.add(ctrl, NEXT, 1); q < chunks; q = Atomics.add(ctrl, NEXT, 1)) {
+        const r0 = q * chunk;
+        ex.softmaxXentF32(job[o + 1], job[o + 2], job[o + 3], r0, Math.min(R, r0 + chunk), job[o + 5], job[o + 6], job[o + 7]);
+      }
       return;
+    }
     case Op.ActForward:
       ex.actForwardF32(job[o + 1], job[o + 2], job[o + 3], job[o + 4]);
       return;
@@ -141,7 +187,7 @@ export function runJob(ex: WasmExports, job: Float64Array, o: number): void {
     case Op.Adam:
       ex.adamF32(
         job[o + 1], job[o + 2], job[o + 3], job[o + 4], job[o + 5], job[o + 6],
-        job[o + 7], job[o + 8], job[o + 9], job[o + 10], job[o + 11],
+        job[o + 7], job[o + 8], job[o + 9], job[o + 10], job[o + 11], job[o + 12], job[o + 13],
       );
       return;
     default:
@@ -156,7 +202,9 @@ export function runJob(ex: WasmExports, job: Float64Array, o: number): void {
 export function workerLoop(ex: WasmExports, memory: WasmMemory, index: number, ctrlOffset: number): void {
   const ctrl = new Int32Array(memory.buffer, ctrlOffset, CTRL_INTS);
   const jobs = new Float64Array(memory.buffer, ctrlOffset + CTRL_BYTES, (index + 1) * JOB_WORDS);
-  let seen = Atomics.load(ctrl, GEN);
+  // Workers start before the first job (createWasmKernels awaits them), so the generation they
+  // must wait past is 0; reading ctrl[GEN] here instead would race with the first job's bump.
+  let seen = 0;
   for (;;) {
     let g = Atomics.load(ctrl, GEN);
     for (let spin = 0; g === seen && spin < WORKER_SPIN; spin++) g = Atomics.load(ctrl, GEN);
@@ -167,7 +215,7 @@ export function workerLoop(ex: WasmExports, memory: WasmMemory, index: number, c
     seen = g;
     if (Atomics.load(ctrl, QUIT) !== 0) return;
     try {
-      runJob(ex, jobs, index * JOB_WORDS);
+      runJob(ex, ctrl, jobs, index * JOB_WORDS);
     } catch {
       Atomics.add(ctrl, ERROR, 1);
       Atomics.store(ctrl, ERROR_OP, jobs[index * JOB_WORDS]);

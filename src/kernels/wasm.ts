@@ -18,7 +18,7 @@
 import type { Activation, Arr, Kernels } from './kernels.js';
 import { gemmRef, RefKernels, softmaxXentRef } from './ref.js';
 import {
-  CTRL_BYTES, CTRL_INTS, ERROR, ERROR_OP, GEN, JOB_WORDS, Op, PENDING, QUIT, runJob, wasmApi,
+  CTRL_BYTES, CTRL_INTS, ERROR, ERROR_OP, GEN, GemmSplit, JOB_WORDS, NEXT, Op, PENDING, QUIT, runJob, wasmApi,
   type WasmExports, type WasmMemory, type WasmModule, type WorkerInit,
 } from './wasm-ops.js';
 
@@ -65,6 +65,15 @@ const ACT_MT = 1 << 15;
 const EW_MT = 1 << 17;
 /** Element-wise splits fall on multiples of this many elements (whole vectors, whole lines). */
 const EW_UNIT = 16;
+/**
+ * GEMM and softmax are cut into about this many chunks per thread, taken dynamically: on a
+ * loaded machine a thread scheduled late takes fewer (at ~0.5-1% extra packing cost).
+ */
+const CHUNKS_PER_THREAD = 4;
+/** ... but no GEMM chunk below this many flops (each chunk packs its other operand again). */
+const GEMM_CHUNK_FLOPS = 2e6;
+/** ... and no softmax chunk below this many logits. */
+const SOFTMAX_CHUNK = 1 << 14;
 /** Polls of ctrl[PENDING] before the main thread sleeps. */
 const MAIN_SPIN = 20000;
 
@@ -150,7 +159,7 @@ export class WasmKernels implements Kernels {
     this.name = `wasm-simd${relaxed ? '+fma' : ''}, ${threads} thread${threads === 1 ? '' : 's'}`;
   }
 
-  /** Stop the workers; later calls run on the main thread alone. Idempotent. */
+  /** Stop the workers (Kernels.dispose); later calls run on the main thread alone. Idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -174,6 +183,11 @@ export class WasmKernels implements Kernels {
     const p = this.reserve(n * 4, 64);
     this.f32.fill(0, p >>> 2, (p >>> 2) + n);
     return new Float32Array(this.buffer, p, n);
+  }
+
+  /** Whether `a` lives in this backend's memory (kernels then use it in place, without copies). */
+  owns(a: ArrayBufferView): boolean {
+    return this.offsetOf(a) >= 0;
   }
 
   /** Bytes of wasm memory in use (static data, control block, scratch, heap). */
@@ -272,19 +286,23 @@ export class WasmKernels implements Kernels {
 
   // ---- threads ------------------------------------------------------------------------------
 
-  /** Run job rows 0..T-1 (row 0 on this thread) and wait for all of them. */
-  private runAll(): void {
+  /**
+   * Run job rows 0..T-1 (row 0 on this thread) and wait for them. T = 1 runs row 0 alone
+   * without waking anyone; otherwise every worker wakes (rows ≥ T must be Op.None).
+   */
+  private runAll(T: number): void {
     const ctrl = this.ctrl;
-    const T = this.threads;
-    if (T === 1) {
-      runJob(this.ex, this.jobs, 0);
+    Atomics.store(ctrl, NEXT, 0);
+    if (T === 1 || this.threads === 1) {
+      runJob(this.ex, ctrl, this.jobs, 0);
       return;
     }
-    Atomics.store(ctrl, PENDING, T - 1);
+    Atomics.store(ctrl, ERROR, 0);
+    Atomics.store(ctrl, PENDING, this.threads - 1);
     Atomics.add(ctrl, GEN, 1);
     Atomics.notify(ctrl, GEN);
     try {
-      runJob(this.ex, this.jobs, 0);
+      runJob(this.ex, ctrl, this.jobs, 0);
     } finally {
       let spins = 0;
       for (let p = Atomics.load(ctrl, PENDING); p !== 0; p = Atomics.load(ctrl, PENDING)) {
@@ -293,7 +311,6 @@ export class WasmKernels implements Kernels {
     }
     const errors = Atomics.load(ctrl, ERROR);
     if (errors !== 0) {
-      Atomics.store(ctrl, ERROR, 0);
       throw new Error(`wasm kernels: ${errors} worker job(s) failed (opcode ${Atomics.load(ctrl, ERROR_OP)})`);
     }
   }
@@ -331,7 +348,7 @@ export class WasmKernels implements Kernels {
       if (!nBeforeScalars) jobs[o++] = i1 - i0;
     }
     this.idle(T);
-    this.runAll();
+    this.runAll(T);
   }
 
   // ---- kernels ------------------------------------------------------------------------------
@@ -354,56 +371,30 @@ export class WasmKernels implements Kernels {
     }
   }
 
-  /** GEMM on byte offsets (see gemm); splits the larger of M and N, in whole tiles, across threads. */
+  /**
+   * GEMM on byte offsets (see gemm). Across threads, the larger of M and N (in tiles) is cut
+   * into about CHUNKS_PER_THREAD chunks per thread of whole tiles, taken dynamically.
+   */
   private gemmPtr(pc: number, pa: number, pb: number, M: number, N: number, K: number, transA: boolean, transB: boolean, beta: 0 | 1): void {
-    const lda = transA ? M : K;
-    const ldb = transB ? K : N;
     const T = this.threadsFor(2 * M * N * K, GEMM_MT_FLOPS);
-    const tilesM = Math.ceil(M / this.mr);
-    const tilesN = Math.ceil(N / NR);
-    const byCols = tilesN >= tilesM;
+    let split = GemmSplit.None;
+    let chunk = 0;
+    if (T > 1) {
+      const tilesM = Math.ceil(M / this.mr);
+      const tilesN = Math.ceil(N / NR);
+      const byCols = tilesN >= tilesM;
+      const tiles = byCols ? tilesN : tilesM;
+      split = byCols ? GemmSplit.Cols : GemmSplit.Rows;
+      const chunks = Math.max(T, Math.min(T * CHUNKS_PER_THREAD, Math.floor((2 * M * N * K) / GEMM_CHUNK_FLOPS)));
+      chunk = Math.ceil(tiles / chunks) * (byCols ? NR : this.mr);
+    }
     const jobs = this.jobs;
     for (let w = 0; w < T; w++) {
-      const o = w * JOB_WORDS;
-      let c = pc;
-      let a = pa;
-      let b = pb;
-      let m = M;
-      let n = N;
-      if (byCols) {
-        const j0 = Math.min(N, Math.floor((w * tilesN) / T) * NR);
-        const j1 = Math.min(N, Math.floor(((w + 1) * tilesN) / T) * NR);
-        n = j1 - j0;
-        c += j0 * 4;
-        b += (transB ? j0 * K : j0) * 4;
-      } else {
-        const i0 = Math.min(M, Math.floor((w * tilesM) / T) * this.mr);
-        const i1 = Math.min(M, Math.floor(((w + 1) * tilesM) / T) * this.mr);
-        m = i1 - i0;
-        c += i0 * N * 4;
-        a += (transA ? i0 : i0 * K) * 4;
-      }
-      if (m <= 0 || n <= 0) {
-        jobs[o] = Op.None;
-        continue;
-      }
-      jobs[o] = Op.Gemm;
-      jobs[o + 1] = c;
-      jobs[o + 2] = a;
-      jobs[o + 3] = b;
-      jobs[o + 4] = N; // ldc
-      jobs[o + 5] = lda;
-      jobs[o + 6] = ldb;
-      jobs[o + 7] = m;
-      jobs[o + 8] = n;
-      jobs[o + 9] = K;
-      jobs[o + 10] = transA ? 1 : 0;
-      jobs[o + 11] = transB ? 1 : 0;
-      jobs[o + 12] = beta;
-      jobs[o + 13] = this.gemmScratch[w];
+      jobs.set([Op.Gemm, pc, pa, pb, N, transA ? M : K, transB ? K : N, M, N, K,
+        transA ? 1 : 0, transB ? 1 : 0, beta, this.gemmScratch[w], split, chunk], w * JOB_WORDS);
     }
     this.idle(T);
-    this.runAll();
+    this.runAll(T);
   }
 
   addBias(Y: Arr, b: Arr, R: number, C: number): void {
@@ -420,7 +411,7 @@ export class WasmKernels implements Kernels {
         this.setJob(w, r1 > r0 ? [Op.AddBias, py + r0 * C * 4, pb, r1 - r0, C, C] : [Op.None]);
       }
       this.idle(T);
-      this.runAll();
+      this.runAll(T);
       this.flush();
     } finally {
       this.release(mark);
@@ -443,7 +434,7 @@ export class WasmKernels implements Kernels {
         this.setJob(w, c1 > c0 ? [Op.SumRows, pd + c0 * 4, py + c0 * 4, R, c1 - c0, C] : [Op.None]);
       }
       this.idle(T);
-      this.runAll();
+      this.runAll(T);
       this.flush();
     } finally {
       this.release(mark);
@@ -499,13 +490,11 @@ export class WasmKernels implements Kernels {
       const pt = this.inI32(targets, R);
       const plp = this.reserve(R * 8, 8);
       const T = Math.min(R, this.threadsFor(R * C, SOFTMAX_MT));
-      for (let w = 0; w < T; w++) {
-        const r0 = Math.floor((w * R) / T);
-        const r1 = Math.floor(((w + 1) * R) / T);
-        this.setJob(w, [Op.Softmax, pl, pt, plp, r0, r1, C, grad ? 1 : 0, scale]);
-      }
+      const chunks = Math.max(T, Math.min(T * CHUNKS_PER_THREAD, Math.floor((R * C) / SOFTMAX_CHUNK)));
+      const chunk = Math.ceil(R / chunks);
+      for (let w = 0; w < T; w++) this.setJob(w, [Op.Softmax, pl, pt, plp, R, C, grad ? 1 : 0, scale, chunk]);
       this.idle(T);
-      this.runAll();
+      this.runAll(T);
       // Σ_r -log p(target_r) in row order, whatever the split
       const lp = this.f64;
       const o = plp >>> 3;
@@ -568,7 +557,7 @@ export class WasmKernels implements Kernels {
         this.setJob(w, [Op.SumSquares, pp, px, n, q0, q1]);
       }
       this.idle(T);
-      this.runAll();
+      this.runAll(T);
       // chunk partials in increasing order, whatever the split
       const f64 = this.f64;
       let s = 0;
@@ -636,7 +625,7 @@ export class WasmKernels implements Kernels {
       const pm = this.out(m, n, true);
       const pv = this.out(v, n, true);
       const pw = this.out(w, n, true);
-      this.elementwise(Op.Adam, [pw, pm, pv, pg], [lr, beta1, beta2, eps, c1, c2], n, false, EW_MT);
+      this.elementwise(Op.Adam, [pw, pm, pv, pg], [lr, beta1, beta2, 1 - beta1, 1 - beta2, eps, c1, c2], n, false, EW_MT);
       this.flush();
     } finally {
       this.release(mark);

@@ -4,13 +4,23 @@
 import { ConfigError } from '../errors.js';
 import type { Level } from '../data/vocab.js';
 
-export const CELLS = ['sigmoid', 'tanh', 'relu'] as const;
+/** Elman cells (one activation) first, then the gated cells. */
+export const ELMAN_CELLS = ['sigmoid', 'tanh', 'relu'] as const;
+export const CELLS = [...ELMAN_CELLS, 'lstm', 'gru'] as const;
 export type Cell = (typeof CELLS)[number];
+export type ElmanCell = (typeof ELMAN_CELLS)[number];
+
+export function isElmanCell(cell: Cell): cell is ElmanCell {
+  return (ELMAN_CELLS as readonly string[]).includes(cell);
+}
 
 export interface ModelConfig {
   /** Tokenisation: 'word' (whitespace words + <eos> per line) or 'char' (characters). */
   readonly level: Level;
-  /** Recurrent cell: the notes' sigmoid Elman network by default; tanh / relu Elman variants. */
+  /**
+   * Recurrent cell: the notes' sigmoid Elman network by default; tanh / relu Elman variants;
+   * 'lstm' and 'gru' as torch.nn.LSTM / torch.nn.GRU (gate order i,f,g,o and r,z,n).
+   */
   readonly cell: Cell;
   /** Number of stacked recurrent layers. */
   readonly layers: number;
@@ -20,6 +30,28 @@ export interface ModelConfig {
   readonly hidden: number;
   /** Vocabulary size V (output distribution width). */
   readonly vocabSize: number;
+  /**
+   * Dropout probability P in [0, 1) (Zaremba et al. 2014): applied in training only, to the
+   * embeddings' output, between stacked layers and before the output layer, never on the
+   * recurrent connections; kept units are scaled by 1/(1-P) (inverted dropout). 0 = off.
+   */
+  readonly dropout: number;
+  /**
+   * Weight tying (Press & Wolf 2017; Inan et al. 2017): decoder.weight is encoder.weight (one
+   * copy in the arena, both uses' gradients summed). Requires embed = hidden.
+   */
+  readonly tied: boolean;
+  /**
+   * Class-factored softmax (Mikolov et al. 2011): 0 = full softmax over V; C ≥ 2 = P(w|h) =
+   * P(class(w)|h) · P(w|class(w),h) with C frequency-binned classes (classes.ts). 2 ≤ C ≤ V.
+   */
+  readonly classes: number;
+  /**
+   * LSTM only: added to the forget-gate block of bias_ih_l{k} after PyTorch's uniform init
+   * (1 is the usual choice, Jozefowicz et al. 2015). 0 (default) = PyTorch's init unchanged.
+   * Affects initialisation only; it is stored so that a run can be described and repeated.
+   */
+  readonly forgetBias: number;
 }
 
 function positiveInt(name: string, v: unknown, max: number): number {
@@ -37,19 +69,44 @@ export function makeConfig(c: Partial<ModelConfig> & { vocabSize: number }): Mod
   if (!(CELLS as readonly string[]).includes(cell)) {
     throw new ConfigError(`cell must be one of ${CELLS.join(', ')}, got ${JSON.stringify(cell)}`);
   }
-  return Object.freeze({
-    level,
-    cell,
-    layers: positiveInt('layers', c.layers ?? 1, 16),
-    embed: positiveInt('embed', c.embed ?? 200, 65536),
-    hidden: positiveInt('hidden', c.hidden ?? 200, 65536),
-    vocabSize: positiveInt('vocab_size', c.vocabSize, 1 << 24),
-  });
+  const layers = positiveInt('layers', c.layers ?? 1, 16);
+  const embed = positiveInt('embed', c.embed ?? 200, 65536);
+  const hidden = positiveInt('hidden', c.hidden ?? 200, 65536);
+  const vocabSize = positiveInt('vocab_size', c.vocabSize, 1 << 24);
+  const dropout = c.dropout ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+    throw new ConfigError(`dropout must be a probability from 0 (off) to below 1, got ${JSON.stringify(dropout)}`);
+  }
+  const tied = c.tied ?? false;
+  if (typeof tied !== 'boolean') throw new ConfigError(`tied must be true or false, got ${JSON.stringify(tied)}`);
+  if (tied && embed !== hidden) {
+    throw new ConfigError(`tied weights need embed = hidden (decoder.weight [V, H] is encoder.weight [V, Emb]), got embed ${embed} and hidden ${hidden}`);
+  }
+  const classes = c.classes ?? 0;
+  if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 0 || classes === 1 || classes > vocabSize) {
+    throw new ConfigError(`classes must be 0 (full softmax) or an integer from 2 to the vocabulary size ${vocabSize}, got ${JSON.stringify(classes)}`);
+  }
+  const forgetBias = c.forgetBias ?? 0;
+  if (typeof forgetBias !== 'number' || !Number.isFinite(forgetBias)) {
+    throw new ConfigError(`forget bias must be a finite number, got ${JSON.stringify(forgetBias)}`);
+  }
+  if (forgetBias !== 0 && cell !== 'lstm') {
+    throw new ConfigError(`forget bias applies to the lstm cell only (cell is ${cell}); leave it at 0 or use --cell lstm`);
+  }
+  return Object.freeze({ level, cell, layers, embed, hidden, vocabSize, dropout, tied, classes, forgetBias });
 }
 
-/** The JSON form stored in checkpoints (snake_case keys). */
+/**
+ * The JSON form stored in checkpoints (snake_case keys). Fields at their defaults (dropout 0,
+ * tied false, classes 0, forget_bias 0) are left out, so older checkpoints read unchanged.
+ */
 export function configToJson(c: ModelConfig): Record<string, unknown> {
-  return { level: c.level, cell: c.cell, layers: c.layers, embed: c.embed, hidden: c.hidden, vocab_size: c.vocabSize };
+  const j: Record<string, unknown> = { level: c.level, cell: c.cell, layers: c.layers, embed: c.embed, hidden: c.hidden, vocab_size: c.vocabSize };
+  if (c.dropout !== 0) j.dropout = c.dropout;
+  if (c.tied) j.tied = true;
+  if (c.classes !== 0) j.classes = c.classes;
+  if (c.forgetBias !== 0) j.forget_bias = c.forgetBias;
+  return j;
 }
 
 export function configFromJson(j: unknown): ModelConfig {
@@ -65,5 +122,9 @@ export function configFromJson(j: unknown): ModelConfig {
     embed: o.embed as number,
     hidden: o.hidden as number,
     vocabSize: o.vocab_size as number,
+    dropout: o.dropout as number | undefined,
+    tied: o.tied as boolean | undefined,
+    classes: o.classes as number | undefined,
+    forgetBias: o.forget_bias as number | undefined,
   });
 }

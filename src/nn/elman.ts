@@ -5,7 +5,9 @@
 // Legend: T steps, B batch, I input width (Emb or H), H hidden. Rows are time-major: row t·B + b.
 
 import type { Activation, Arr, Kernels } from '../kernels/kernels.js';
+import type { Rng } from '../rng.js';
 import type { ParamSpec } from './arena.js';
+import type { Alloc, TensorView, UnboundLayer } from './recurrent.js';
 
 export interface ElmanWeights {
   W_e: Arr; // [H, I]
@@ -86,4 +88,47 @@ export function elmanBackward(
   k.sumRows(g.b_h, dH, T * B, H);
   // dX [T·B, I] = dA [T·B, H] · W_e [H, I]
   if (dX) k.gemm(dX, dH, w.W_e, T * B, I, H, false, false, 0);
+}
+
+/** The Elman layer behind the RecurrentLayer interface: state [B, H] is h. */
+export class ElmanLayer implements UnboundLayer {
+  readonly stateWidth: number;
+  private w!: ElmanWeights;
+  private g!: ElmanWeights;
+
+  constructor(readonly l: number, readonly I: number, readonly H: number, readonly act: Activation) {
+    this.stateWidth = H;
+  }
+
+  specs(): ParamSpec[] {
+    return elmanSpecs(this.l, this.I, this.H);
+  }
+
+  bind(w: TensorView, g: TensorView): void {
+    const views = (v: TensorView): ElmanWeights => ({
+      W_e: v(`rnn.weight_ih_l${this.l}`), W_h: v(`rnn.weight_hh_l${this.l}`), b_e: v(`rnn.bias_ih_l${this.l}`), b_h: v(`rnn.bias_hh_l${this.l}`),
+    });
+    this.w = views(w);
+    this.g = views(g);
+  }
+
+  init(rng: Rng): void {
+    const r = 1 / Math.sqrt(this.H);
+    for (const a of [this.w.W_e, this.w.W_h, this.w.b_e, this.w.b_h]) for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-r, r);
+  }
+
+  newCache(alloc: Alloc, rows: number, batch: number): ElmanCache {
+    return { X: alloc(0), Hs: alloc((rows + batch) * this.H) };
+  }
+
+  forward(k: Kernels, cache: ElmanCache, X: Arr, state: Arr, T: number, B: number): Arr {
+    const H = this.H;
+    const out = elmanForward(k, cache, X, state, this.w, this.act, T, B, this.I, H);
+    state.set(cache.Hs.subarray(T * B * H, (T + 1) * B * H));
+    return out;
+  }
+
+  backward(k: Kernels, cache: ElmanCache, dH: Arr, dX: Arr | null, T: number, B: number): void {
+    elmanBackward(k, cache, dH, dX, this.w, this.g, this.act, T, B, this.I, this.H);
+  }
 }

@@ -4,10 +4,14 @@
 //              error O(ε⁴), so ε = 1e-4 leaves ~1e-16 of truncation and ~1e-12 of rounding)
 //   relError = |analytic - numeric| / max(|analytic|, |numeric|, floor)
 // The floor keeps entries whose true gradient is ~0 from dividing noise by noise.
+// Dropout is checked with a fixed mask: every evaluation of J draws its masks from a fresh Rng
+// with the same seed. Tied weights are one arena tensor (encoder.weight) holding the sum of both
+// uses' gradients; a class-factored model checks class_decoder.* too.
 
 import { RefKernels } from '../kernels/ref.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { Rng } from '../rng.js';
+import { assignClasses } from './classes.js';
 import { makeConfig, type Cell } from './config.js';
 import { RnnLM } from './model.js';
 
@@ -24,6 +28,12 @@ export interface GradcheckOptions {
   /** Denominator floor of the relative error. */
   floor?: number;
   kernels?: Kernels;
+  /** Dropout probability (0 = off); checked with one fixed set of masks. */
+  dropout?: number;
+  /** Tie decoder.weight to encoder.weight (embed is then set to hidden). */
+  tied?: boolean;
+  /** Class-factored softmax with this many classes (0 = full softmax), binned from seeded Zipf-like counts. */
+  classes?: number;
 }
 
 export interface TensorCheck {
@@ -40,6 +50,9 @@ export interface GradcheckResult {
   layers: number;
   T: number;
   B: number;
+  dropout: number;
+  tied: boolean;
+  classes: number;
   loss: number;
   tensors: TensorCheck[];
   maxRelError: number;
@@ -51,11 +64,21 @@ export function gradcheck(opts: GradcheckOptions = {}): GradcheckResult {
   const B = opts.B ?? 2;
   const eps = opts.eps ?? 1e-4;
   const floor = opts.floor ?? 1e-5;
+  const hidden = opts.hidden ?? 5;
+  const tied = opts.tied ?? false;
+  const classes = opts.classes ?? 0;
+  const V = opts.vocab ?? (classes > 0 ? 11 : 7);
   const config = makeConfig({
-    cell, layers: opts.layers ?? 2, vocabSize: opts.vocab ?? 7, embed: opts.embed ?? 4, hidden: opts.hidden ?? 5,
+    cell, layers: opts.layers ?? 2, vocabSize: V, embed: tied ? hidden : opts.embed ?? 4, hidden,
+    dropout: opts.dropout ?? 0, tied, classes,
   });
-  const model = new RnnLM(config, opts.kernels ?? new RefKernels(), { dtype: 'f64' });
   const rng = new Rng(opts.seed ?? 1);
+  let wordClasses: Int32Array | undefined;
+  if (classes > 0) {
+    const counts = Array.from({ length: V }, (_, w) => Math.floor(1000 / (w + 1)) + rng.int(5));
+    wordClasses = assignClasses(counts, classes);
+  }
+  const model = new RnnLM(config, opts.kernels ?? new RefKernels(), { dtype: 'f64', wordClasses });
   // Larger weights than the default init, so every nonlinearity is exercised away from 0.
   for (let i = 0; i < model.params.length; i++) model.params[i] = rng.uniform(-0.8, 0.8);
   const N = T * B;
@@ -65,19 +88,20 @@ export function gradcheck(opts: GradcheckOptions = {}): GradcheckResult {
     x[i] = rng.int(config.vocabSize);
     y[i] = rng.int(config.vocabSize);
   }
-  // A nonzero carried-in state, as mid-text segments have.
+  // A nonzero carried-in state, as mid-text segments have (h and, for LSTM, c).
   const h0 = model.newState(B);
   for (let i = 0; i < h0.length; i++) h0[i] = rng.uniform(0, 0.9);
+  const maskSeed = rng.nextU32();
+  const fwd = (state: Float64Array | Float32Array) =>
+    model.forward(x, T, B, state, config.dropout > 0 ? { train: true, rng: new Rng(maskSeed) } : {});
 
   const J = (): number => {
-    const state = h0.slice();
-    model.forward(x, T, B, state);
+    fwd(h0.slice());
     return model.loss(y, false, 1) / N;
   };
 
   model.zeroGrad();
-  const state = h0.slice();
-  model.forward(x, T, B, state);
+  fwd(h0.slice());
   const loss = model.loss(y, true, 1 / N) / N;
   model.backward();
 
@@ -105,5 +129,8 @@ export function gradcheck(opts: GradcheckOptions = {}): GradcheckResult {
     }
     tensors.push({ name: spec.name, size: o.size, maxRelError: maxRel, maxAbsError: maxAbs, maxGrad });
   }
-  return { cell, layers: config.layers, T, B, loss, tensors, maxRelError: Math.max(...tensors.map((t) => t.maxRelError)) };
+  return {
+    cell, layers: config.layers, T, B, dropout: config.dropout, tied, classes, loss, tensors,
+    maxRelError: Math.max(...tensors.map((t) => t.maxRelError)),
+  };
 }

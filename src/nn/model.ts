@@ -1,29 +1,81 @@
 // The recurrent language model of the notes, as one object:
-//   e(t) = E x(t);  h_l(t) = act(W_e h_{l-1}(t) + b_e + W_h h_l(t-1) + b_h);  yhat(t) = softmax(U h_L(t) + b2)
+//   e(t) = E x(t);  h_l(t) = cell_l(h_{l-1}(t), state_l(t-1));  yhat(t) = softmax(U h_L(t) + b2)
+// with cell = Elman (the notes' sigmoid network; tanh, relu), LSTM or GRU (recurrent.ts), optional
+// dropout on the non-recurrent connections (dropout.ts), optional weight tying (U = E) and an
+// optional class-factored softmax (classes.ts).
 // Parameters live in one arena (`params`), gradients in another with the same layout (`grads`),
 // named as PyTorch's word_language_model names them, so checkpoints load there unchanged.
-// Legend: T steps, B batch, N = T·B rows, L layers, Emb embedding, H hidden, V vocab.
+// Legend: T steps, B batch, N = T·B rows, L layers, Emb embedding, H hidden, V vocab, C classes,
+// S state width per layer (H; 2H for LSTM).
 
 import type { Arr, Kernels } from '../kernels/kernels.js';
+import { ConfigError } from '../errors.js';
 import { Rng } from '../rng.js';
 import { Layout, type DType, type ParamSpec } from './arena.js';
-import type { ModelConfig } from './config.js';
+import { ClassOutput } from './classes.js';
+import { isElmanCell, type Cell, type ModelConfig } from './config.js';
+import { dropoutBackward, dropoutForward, dropoutMask } from './dropout.js';
 import { embeddingBackward, embeddingForward } from './embedding.js';
-import { elmanBackward, elmanForward, elmanSpecs, type ElmanCache, type ElmanWeights } from './elman.js';
 import { outputBackward, outputForward, outputLoss } from './output.js';
+import type { UnboundLayer } from './recurrent.js';
+import { ElmanLayer } from './elman.js';
+import { GruLayer } from './gru.js';
+import { LstmLayer } from './lstm.js';
 
-/** Tensor names and shapes of a config, in arena order. */
+/** Layer l of a stack of `cell` layers, I → H (weights bound later, by the model). */
+export function makeLayer(cell: Cell, l: number, I: number, H: number, opts: { forgetBias?: number } = {}): UnboundLayer {
+  if (isElmanCell(cell)) return new ElmanLayer(l, I, H, cell);
+  if (cell === 'lstm') return new LstmLayer(l, I, H, opts.forgetBias ?? 0);
+  return new GruLayer(l, I, H);
+}
+
+/** The model's recurrent layers, unbound (for their specs and state widths). */
+function layersOf(c: ModelConfig): UnboundLayer[] {
+  const out: UnboundLayer[] = [];
+  for (let l = 0; l < c.layers; l++) out.push(makeLayer(c.cell, l, l === 0 ? c.embed : c.hidden, c.hidden, { forgetBias: c.forgetBias }));
+  return out;
+}
+
+/**
+ * Tensor names and shapes of the parameter arena, in arena order. With tied weights,
+ * decoder.weight is not in the arena (it is encoder.weight); see `checkpointSpecs`.
+ */
 export function modelSpecs(c: ModelConfig): ParamSpec[] {
   const specs: ParamSpec[] = [{ name: 'encoder.weight', shape: [c.vocabSize, c.embed] }];
-  for (let l = 0; l < c.layers; l++) specs.push(...elmanSpecs(l, l === 0 ? c.embed : c.hidden, c.hidden));
-  specs.push({ name: 'decoder.weight', shape: [c.vocabSize, c.hidden] }, { name: 'decoder.bias', shape: [c.vocabSize] });
+  for (const layer of layersOf(c)) specs.push(...layer.specs());
+  if (!c.tied) specs.push({ name: 'decoder.weight', shape: [c.vocabSize, c.hidden] });
+  specs.push({ name: 'decoder.bias', shape: [c.vocabSize] });
+  if (c.classes > 0) specs.push({ name: 'class_decoder.weight', shape: [c.classes, c.hidden] }, { name: 'class_decoder.bias', shape: [c.classes] });
   return specs;
+}
+
+/** A tensor of a checkpoint and the arena block that holds its values. */
+export interface CheckpointSpec extends ParamSpec {
+  /** Arena tensor holding the values: the name itself, or encoder.weight for a tied decoder.weight. */
+  readonly storage: string;
+}
+
+/**
+ * Every tensor a checkpoint holds, in PyTorch state_dict order: a tied model's file holds both
+ * encoder.weight and decoder.weight (equal values), as torch's tied state_dict does.
+ */
+export function checkpointSpecs(c: ModelConfig): CheckpointSpec[] {
+  const out: CheckpointSpec[] = [];
+  for (const s of modelSpecs(c)) {
+    if (c.tied && s.name === 'decoder.bias') out.push({ name: 'decoder.weight', shape: [c.vocabSize, c.hidden], storage: 'encoder.weight' });
+    out.push({ ...s, storage: s.name });
+  }
+  return out;
+}
+
+/** Width S of one layer's carried state per stream: H (Elman, GRU: h) or 2H (LSTM: h, c). */
+export function stateWidth(c: ModelConfig): number {
+  return c.cell === 'lstm' ? 2 * c.hidden : c.hidden;
 }
 
 interface Views {
   E: Arr; // [V, Emb]
-  layers: ElmanWeights[];
-  U: Arr; // [V, H]
+  U: Arr; // [V, H] (E itself when tied)
   b2: Arr; // [V]
 }
 
@@ -32,17 +84,42 @@ interface Workspace {
   batch: number; // capacity in B
   x: Int32Array; // [N] input ids of the last forward
   emb: Arr; // [N, Emb]
-  caches: ElmanCache[]; // per layer, Hs [(N + B), H]
-  logits: Arr; // [N, V], dlogits after loss(grad)
+  caches: unknown[]; // per layer
+  outs: Arr[]; // per layer, the output view [N, H] of the last forward
+  /** Dropout: per site s = 0..L (0: embeddings, l: below layer l, L: below the output) mask and dropped copy [N, width]. */
+  masks: Arr[];
+  dropped: Arr[];
+  logits: Arr; // [N, V], dlogits after loss(grad); full log-probabilities for a class model
   dA: Arr; // [N, max(Emb, H)] ping
   dB: Arr; // [N, max(Emb, H)] pong
   T: number; // shape of the last forward
   B: number;
+  top: Arr | null; // the output layer's input [N, H] of the last forward
+  train: boolean; // the last forward drew dropout masks
 }
 
 export interface ModelOptions {
   /** 'f32' (default) for training and inference; 'f64' for gradient checks. */
   dtype?: DType;
+  /**
+   * Class-factored softmax (config.classes = C > 0): the class of each word id [V], each in
+   * [0, C) and every class used — from `assignClasses(unigramCounts(trainIds, V), C)`, or read
+   * from a checkpoint's "classes" metadata.
+   */
+  wordClasses?: ArrayLike<number>;
+}
+
+export interface ForwardOptions {
+  /** Training: draw dropout masks (when config.dropout > 0) from `rng`. Default false (evaluation). */
+  train?: boolean;
+  /** The seeded stream dropout masks are drawn from (the trainer's, saved for resume). */
+  rng?: Rng;
+  /**
+   * Whether the caller reads the returned [N, V] logits (default: true except in training).
+   * A full-softmax model computes them anyway; a class-factored model computes log-probabilities
+   * (usable as logits) only when asked, since its loss needs just H·(C + V/C) per row.
+   */
+  logits?: boolean;
 }
 
 export class RnnLM {
@@ -54,6 +131,12 @@ export class RnnLM {
   readonly params: Arr;
   /** Gradients, same layout; backward adds into them, zeroGrad clears them. */
   readonly grads: Arr;
+  /** The recurrent layers, bottom first. */
+  readonly layers: readonly UnboundLayer[];
+  /** Scalars of carried state per layer and stream (H, or 2H for LSTM). */
+  readonly stateWidth: number;
+  /** The class-factored output (config.classes > 0), else null. */
+  readonly classOutput: ClassOutput | null;
   private readonly w: Views;
   private readonly g: Views;
   private ws: Workspace | null = null;
@@ -67,6 +150,22 @@ export class RnnLM {
     this.grads = this.alloc(this.layout.size);
     this.w = this.views(this.params);
     this.g = this.views(this.grads);
+    const layers = layersOf(config);
+    for (const layer of layers) layer.bind((n) => this.layout.view(this.params, n), (n) => this.layout.view(this.grads, n));
+    this.layers = layers;
+    this.stateWidth = stateWidth(config);
+    if (config.classes > 0) {
+      if (!opts.wordClasses) {
+        throw new ConfigError(`a class-factored model (classes ${config.classes}) needs the class of each word: pass wordClasses, e.g. assignClasses(unigramCounts(trainIds, ${config.vocabSize}), ${config.classes})`);
+      }
+      const co = new ClassOutput(opts.wordClasses, config.classes, config.hidden, (n) => this.alloc(n));
+      const cv = (buf: Arr, v: Views) => ({ U: v.U, b2: v.b2, Wc: this.layout.view(buf, 'class_decoder.weight'), bc: this.layout.view(buf, 'class_decoder.bias') });
+      co.bind(cv(this.params, this.w), cv(this.grads, this.g));
+      this.classOutput = co;
+    } else {
+      if (opts.wordClasses) throw new ConfigError('wordClasses given for a model without a class-factored softmax (config classes 0)');
+      this.classOutput = null;
+    }
   }
 
   /** A zeroed buffer of this model's dtype, usable by its kernels without copying. */
@@ -76,46 +175,49 @@ export class RnnLM {
 
   private views(buf: Arr): Views {
     const L = this.layout;
-    const layers: ElmanWeights[] = [];
-    for (let l = 0; l < this.config.layers; l++) {
-      layers.push({
-        W_e: L.view(buf, `rnn.weight_ih_l${l}`),
-        W_h: L.view(buf, `rnn.weight_hh_l${l}`),
-        b_e: L.view(buf, `rnn.bias_ih_l${l}`),
-        b_h: L.view(buf, `rnn.bias_hh_l${l}`),
-      });
-    }
-    return { E: L.view(buf, 'encoder.weight'), layers, U: L.view(buf, 'decoder.weight'), b2: L.view(buf, 'decoder.bias') };
+    const E = L.view(buf, 'encoder.weight');
+    return { E, U: this.config.tied ? E : L.view(buf, 'decoder.weight'), b2: L.view(buf, 'decoder.bias') };
   }
 
-  /** The named parameter tensor (a view into `params`). */
+  /** The named parameter tensor (a view into `params`); a tied decoder.weight is encoder.weight. */
   param(name: string): Arr {
+    if (this.config.tied && name === 'decoder.weight') return this.w.U;
     return this.layout.view(this.params, name);
+  }
+
+  /** The class of each word id [V] (class-factored models), else null. */
+  get wordClasses(): Int32Array | null {
+    return this.classOutput ? this.classOutput.wordClass : null;
   }
 
   /**
    * Initialise as PyTorch's word_language_model does: E and U uniform(±0.1), b2 = 0;
-   * recurrent weights and biases uniform(±1/√H) as nn.RNN does.
+   * recurrent weights and biases uniform(±1/√H) as nn.RNN / LSTM / GRU do (plus the LSTM's
+   * forget bias, if set); class_decoder like decoder. A tied U is E and is drawn once.
    */
   init(rng: Rng): void {
     const u = (a: Arr, r: number): void => {
       for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-r, r);
     };
     u(this.w.E, 0.1);
-    const r = 1 / Math.sqrt(this.config.hidden);
-    for (const lw of this.w.layers) {
-      u(lw.W_e, r);
-      u(lw.W_h, r);
-      u(lw.b_e, r);
-      u(lw.b_h, r);
-    }
-    u(this.w.U, 0.1);
+    for (const layer of this.layers) layer.init(rng);
+    if (!this.config.tied) u(this.w.U, 0.1);
     this.w.b2.fill(0);
+    if (this.classOutput) {
+      u(this.layout.view(this.params, 'class_decoder.weight'), 0.1);
+      this.layout.view(this.params, 'class_decoder.bias').fill(0);
+    }
   }
 
-  /** A zero recurrent state [L, B, H] (h(0) = 0 at the start of a text). */
+  /** A zero recurrent state [L, B, S] (h(0) = 0, and c(0) = 0 for LSTM, at the start of a text). */
   newState(B: number): Arr {
-    return this.alloc(this.config.layers * B * this.config.hidden);
+    return this.alloc(this.config.layers * B * this.stateWidth);
+  }
+
+  /** The shape of a state from newState(B): [L, B, H], or [L, 2, B, H] for LSTM (h block, then c). */
+  stateShape(B: number): number[] {
+    const { layers: L, hidden: H } = this.config;
+    return this.stateWidth === H ? [L, B, H] : [L, this.stateWidth / H, B, H];
   }
 
   zeroGrad(): void {
@@ -130,38 +232,73 @@ export class RnnLM {
     const rows = Math.max(N, ws?.rows ?? 0);
     const batch = Math.max(B, ws?.batch ?? 0);
     const wide = Math.max(Emb, H);
-    const caches: ElmanCache[] = [];
-    const emb = this.alloc(rows * Emb);
-    for (let l = 0; l < layers; l++) caches.push({ X: emb, Hs: this.alloc((rows + batch) * H) });
+    const alloc = (n: number): Arr => this.alloc(n);
+    const caches = this.layers.map((layer) => layer.newCache(alloc, rows, batch));
+    const masks: Arr[] = [];
+    const dropped: Arr[] = [];
+    if (this.config.dropout > 0) {
+      for (let s = 0; s <= layers; s++) {
+        const width = s === 0 ? Emb : H;
+        masks.push(this.alloc(rows * width));
+        dropped.push(this.alloc(rows * width));
+      }
+    }
     this.ws = {
-      rows, batch, x: new Int32Array(rows), emb, caches,
-      logits: this.alloc(rows * V), dA: this.alloc(rows * wide), dB: this.alloc(rows * wide), T: 0, B: 0,
+      rows, batch, x: new Int32Array(rows), emb: this.alloc(rows * Emb), caches, outs: [], masks, dropped,
+      logits: this.alloc(rows * V), dA: this.alloc(rows * wide), dB: this.alloc(rows * wide), T: 0, B: 0, top: null, train: false,
     };
     return this.ws;
   }
 
   /**
-   * Forward over a segment: x [T·B] token ids (time-major), state [L, B, H] carried in and
-   * overwritten with h(T) (the gradient is cut there). Returns the logits view [T·B, V].
+   * Forward over a segment: x [T·B] token ids (time-major), state [L, B, S] carried in and
+   * overwritten with the state after step T (the gradient is cut there). Returns the logits
+   * view [T·B, V] (for a class-factored model: log-probabilities, or an empty view when
+   * opts.logits is false). With opts.train and config.dropout > 0, dropout masks are drawn
+   * from opts.rng (Zaremba et al.: embeddings, between layers, before the output).
    */
-  forward(x: Int32Array, T: number, B: number, state: Arr): Arr {
-    const { embed: Emb, hidden: H, vocabSize: V, layers, cell } = this.config;
+  forward(x: Int32Array, T: number, B: number, state: Arr, opts: ForwardOptions = {}): Arr {
+    const { embed: Emb, hidden: H, vocabSize: V, layers, dropout: P } = this.config;
     const N = T * B;
     if (x.length < N) throw new RangeError(`forward: ${x.length} ids for T·B = ${N}`);
+    const S = this.stateWidth;
+    if (state.length < layers * B * S) throw new RangeError(`forward: state has ${state.length} values, needs L·B·S = ${layers * B * S} (use newState(${B}))`);
+    const train = opts.train === true && P > 0;
+    if (train && !opts.rng) throw new ConfigError('forward: dropout in training needs opts.rng (a seeded Rng)');
     const ws = this.workspace(T, B);
     ws.T = T;
     ws.B = B;
+    ws.train = train;
     ws.x.set(x.subarray(0, N));
     const k = this.kernels;
     const emb = ws.emb.subarray(0, N * Emb);
     embeddingForward(k, emb, this.w.E, ws.x, N, Emb);
-    let input: Arr = emb;
+    // Dropout site s: y = x ⊙ m_s, into its own buffer (x is still needed: it is h(t) of a layer).
+    const drop = (s: number, input: Arr, width: number): Arr => {
+      if (!train) return input;
+      const n = N * width;
+      const mask = ws.masks[s].subarray(0, n);
+      const y = ws.dropped[s].subarray(0, n);
+      dropoutMask(mask, P, opts.rng!, n);
+      dropoutForward(y, input, mask, n);
+      return y;
+    };
+    let input: Arr = drop(0, emb, Emb);
+    ws.outs = [];
     for (let l = 0; l < layers; l++) {
-      const h0 = state.subarray(l * B * H, (l + 1) * B * H);
-      input = elmanForward(k, ws.caches[l], input, h0, this.w.layers[l], cell, T, B, l === 0 ? Emb : H, H);
-      h0.set(ws.caches[l].Hs.subarray(T * B * H, (T + 1) * B * H));
+      const st = state.subarray(l * B * S, (l + 1) * B * S);
+      const out = this.layers[l].forward(k, ws.caches[l], input, st, T, B);
+      ws.outs.push(out);
+      input = drop(l + 1, out, H);
     }
+    ws.top = input;
+    const wantLogits = opts.logits ?? !opts.train;
     const logits = ws.logits.subarray(0, N * V);
+    if (this.classOutput) {
+      if (!wantLogits) return logits.subarray(0, 0);
+      this.classOutput.logProbs(k, logits, input, N);
+      return logits;
+    }
     outputForward(k, logits, input, this.w.U, this.w.b2, N, H, V);
     return logits;
   }
@@ -172,31 +309,38 @@ export class RnnLM {
    */
   loss(targets: Int32Array, grad: boolean, scale: number, logProbs?: Float64Array): number {
     const ws = this.ws;
-    if (!ws || ws.T === 0) throw new Error('loss() needs a forward() first');
+    if (!ws || ws.T === 0 || !ws.top) throw new Error('loss() needs a forward() first');
     const N = ws.T * ws.B;
+    if (this.classOutput) return this.classOutput.loss(this.kernels, ws.top, targets, N, grad, scale, logProbs);
     return outputLoss(this.kernels, ws.logits.subarray(0, N * this.config.vocabSize), targets, N, this.config.vocabSize, grad, scale, logProbs);
   }
 
   /** Backpropagation through time for the last forward + loss(grad=true); adds into `grads`. */
   backward(): void {
     const ws = this.ws;
-    if (!ws || ws.T === 0) throw new Error('backward() needs forward() and loss(grad) first');
-    const { embed: Emb, hidden: H, vocabSize: V, layers, cell } = this.config;
+    if (!ws || ws.T === 0 || !ws.top) throw new Error('backward() needs forward() and loss(grad) first');
+    const { embed: Emb, hidden: H, vocabSize: V, layers } = this.config;
     const { T, B } = ws;
     const N = T * B;
     const k = this.kernels;
-    const top = ws.caches[layers - 1].Hs.subarray(B * H, (T + 1) * B * H);
     const pingPong = [ws.dA, ws.dB];
     let cur = 0;
     let dH = pingPong[cur].subarray(0, N * H);
-    outputBackward(k, dH, this.g.U, this.g.b2, ws.logits.subarray(0, N * V), top, this.w.U, N, H, V);
+    if (this.classOutput) this.classOutput.backward(k, dH, ws.top);
+    else outputBackward(k, dH, this.g.U, this.g.b2, ws.logits.subarray(0, N * V), ws.top, this.w.U, N, H, V);
+    // y = x ⊙ m at site s:  dx = dy ⊙ m, in place
+    const undrop = (s: number, d: Arr): void => {
+      if (ws.train) dropoutBackward(d, d, ws.masks[s], d.length);
+    };
     for (let l = layers - 1; l >= 0; l--) {
+      undrop(l + 1, dH);
       const I = l === 0 ? Emb : H;
       cur = 1 - cur;
       const dX = pingPong[cur].subarray(0, N * I);
-      elmanBackward(k, ws.caches[l], dH, dX, this.w.layers[l], this.g.layers[l], cell, T, B, I, H);
+      this.layers[l].backward(k, ws.caches[l], dH, dX, T, B);
       dH = dX;
     }
+    undrop(0, dH);
     embeddingBackward(k, this.g.E, dH, ws.x, N, Emb);
   }
 }

@@ -11,8 +11,8 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 export function perplexityPlotSvg(history: readonly EpochRecord[], title = 'perplexity per epoch'): string {
   const series: Array<{ name: string; color: string; pts: Array<[number, number]> }> = [
-    { name: 'train', color: '#1f77b4', pts: history.map((r) => [r.epoch, r.trainPerplexity]) },
-    { name: 'valid', color: '#d62728', pts: history.filter((r) => r.validPerplexity !== null).map((r) => [r.epoch, r.validPerplexity as number]) },
+    { name: 'train', color: '#1f77b4', pts: history.map((r): [number, number] => [r.epoch, r.trainPerplexity]) },
+    { name: 'valid', color: '#d62728', pts: history.filter((r) => r.validPerplexity !== null).map((r): [number, number] => [r.epoch, r.validPerplexity as number]) },
   ].filter((s) => s.pts.length > 0);
   const ys = series.flatMap((s) => s.pts.map((p) => p[1])).filter((y) => Number.isFinite(y) && y > 0);
   const maxEpoch = Math.max(1, ...history.map((r) => r.epoch));

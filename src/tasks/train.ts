@@ -7,6 +7,7 @@ import { Vocab, type Level } from '../data/vocab.js';
 import { createKernels } from '../kernels/select.js';
 import { makeConfig, type Cell, type ModelConfig } from '../nn/config.js';
 import { RnnLM } from '../nn/model.js';
+import { assignClasses, unigramCounts } from '../nn/classes.js';
 import { Rng } from '../rng.js';
 import { readFileBytes, writeFileAtomicSync } from '../io/atomic.js';
 import { saveModel } from '../io/checkpoint-file.js';
@@ -28,6 +29,11 @@ export interface TrainRunOptions extends Partial<TrainOptions> {
   layers?: number;
   embed?: number;
   hidden?: number;
+  /** Dropout probability (0 = off), tied weights, class-factored softmax classes (0 = off), LSTM forget bias: see ModelConfig. */
+  dropout?: number;
+  tied?: boolean;
+  classes?: number;
+  forgetBias?: number;
   /** Vocabulary cap (0 = none) and minimum count, applied to the training text. */
   maxVocab?: number;
   minCount?: number;
@@ -76,8 +82,11 @@ export async function trainRun(o: TrainRunOptions): Promise<TrainRunResult> {
     vocab = Vocab.build(text, o.level ?? 'word', { maxVocab: o.maxVocab ?? 0, minCount: o.minCount ?? 1 });
     const config = makeConfig({
       level: o.level, cell: o.cell, layers: o.layers, embed: o.embed, hidden: o.hidden, vocabSize: vocab.size,
+      dropout: o.dropout, tied: o.tied, classes: o.classes, forgetBias: o.forgetBias,
     });
-    model = new RnnLM(config, kernels);
+    // A class-factored softmax bins words by their training counts (Mikolov's equal-mass classes).
+    const wordClasses = config.classes > 0 ? assignClasses(unigramCounts(vocab.encode(text).ids, vocab.size), config.classes) : undefined;
+    model = new RnnLM(config, kernels, { wordClasses });
     model.init(new Rng(o.seed ?? DEFAULT_TRAIN.seed));
   }
   const trainIds = vocab.encode(readText(trainName)).ids;

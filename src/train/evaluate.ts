@@ -42,7 +42,7 @@ export function evaluateIds(model: RnnLM, ids: Int32Array, opts: EvalOptions = {
     const T = Math.min(chunk, n - start);
     // inputs: boundary, ids[0..n-2]; targets: ids[0..n-1]
     for (let t = 0; t < T; t++) x[t] = start + t === 0 ? 0 : ids[start + t - 1];
-    model.forward(x, T, 1, state);
+    model.forward(x, T, 1, state, { logits: false }); // loss() is all we read (a class softmax skips H·V)
     const targets = ids.subarray(start, start + T);
     const lp = opts.logProbs ? opts.logProbs.subarray(start, start + T) : undefined;
     nll += model.loss(targets, false, 1, lp);

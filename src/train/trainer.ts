@@ -237,7 +237,7 @@ export async function train(
       const { x, y, len } = segment(data, T, st.segment);
       const N = len * B;
       model.zeroGrad();
-      model.forward(x, len, B, hidden);
+      model.forward(x, len, B, hidden, { train: true, rng }); // rng: dropout masks (none drawn at dropout 0)
       const nll = model.loss(y, true, 1 / N);
       st.step++;
       // A mean loss whose perplexity overflows (> ~709 nats/token, ln V is ~9) has diverged too.

@@ -1,0 +1,169 @@
+// One LSTM layer over a segment of T steps, as torch.nn.LSTM (gate order i, f, g, o):
+//   [a_i a_f a_g a_o](t) = W_ih x(t) + b_ih + W_hh h(t-1) + b_hh
+//   i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o)
+//   c(t) = f ⊙ c(t-1) + i ⊙ g
+//   h(t) = o ⊙ tanh(c(t))
+// PyTorch names: W_ih = weight_ih_l{k} [4H, I], W_hh = weight_hh_l{k} [4H, H],
+// b_ih = bias_ih_l{k} [4H], b_hh = bias_hh_l{k} [4H]; rows 0..H-1 are gate i, H..2H-1 f, 2H..3H-1 g, 3H..4H-1 o.
+// The carried state is h and c; both are cut from the gradient between segments.
+// Legend: T steps, B batch, N = T·B rows (time-major: row t·B + b), I input width, H hidden.
+
+import type { Arr, Kernels } from '../kernels/kernels.js';
+import type { Rng } from '../rng.js';
+import type { ParamSpec } from './arena.js';
+import { rnnNames, type Alloc, type TensorView, type UnboundLayer } from './recurrent.js';
+
+export interface LstmWeights {
+  W_ih: Arr; // [4H, I]
+  W_hh: Arr; // [4H, H]
+  b_ih: Arr; // [4H]
+  b_hh: Arr; // [4H]
+}
+
+/** What forward keeps for backward (sized for up to `rows` rows and `batch` streams). */
+export interface LstmCache {
+  /** Input X [N, I] (a reference to the caller's buffer). */
+  X: Arr;
+  /** Gate activations [N, 4H]: i, f, g, o of each row side by side. */
+  G: Arr;
+  /** Hidden states [(T+1)·B, H]: block 0 is h(0) (carried in), block t+1 is h(t+1). */
+  Hs: Arr;
+  /** Cell states [(T+1)·B, H], block 0 is c(0). */
+  Cs: Arr;
+  /** tanh(c(t)) [N, H]. */
+  tC: Arr;
+  /** Backward scratch: dJ/da [N, 4H] and the carried dJ/dc [B, H]. */
+  dG: Arr;
+  dc: Arr;
+}
+
+const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
+
+export class LstmLayer implements UnboundLayer {
+  readonly stateWidth: number;
+  private w!: LstmWeights;
+  private g!: LstmWeights;
+
+  constructor(readonly l: number, readonly I: number, readonly H: number, readonly forgetBias = 0) {
+    this.stateWidth = 2 * H;
+  }
+
+  specs(): ParamSpec[] {
+    const n = rnnNames(this.l);
+    const H4 = 4 * this.H;
+    return [
+      { name: n.W_ih, shape: [H4, this.I] },
+      { name: n.W_hh, shape: [H4, this.H] },
+      { name: n.b_ih, shape: [H4] },
+      { name: n.b_hh, shape: [H4] },
+    ];
+  }
+
+  bind(w: TensorView, g: TensorView): void {
+    const n = rnnNames(this.l);
+    this.w = { W_ih: w(n.W_ih), W_hh: w(n.W_hh), b_ih: w(n.b_ih), b_hh: w(n.b_hh) };
+    this.g = { W_ih: g(n.W_ih), W_hh: g(n.W_hh), b_ih: g(n.b_ih), b_hh: g(n.b_hh) };
+  }
+
+  /** uniform(±1/√H) as torch.nn.LSTM; then b_ih[H:2H] (gate f) += forgetBias. */
+  init(rng: Rng): void {
+    const r = 1 / Math.sqrt(this.H);
+    for (const a of [this.w.W_ih, this.w.W_hh, this.w.b_ih, this.w.b_hh]) for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-r, r);
+    if (this.forgetBias !== 0) for (let j = this.H; j < 2 * this.H; j++) this.w.b_ih[j] += this.forgetBias;
+  }
+
+  newCache(alloc: Alloc, rows: number, batch: number): LstmCache {
+    const H = this.H;
+    return {
+      X: alloc(0), G: alloc(rows * 4 * H), Hs: alloc((rows + batch) * H), Cs: alloc((rows + batch) * H), tC: alloc(rows * H),
+      dG: alloc(rows * 4 * H), dc: alloc(batch * H),
+    };
+  }
+
+  /** X [N, I]; state [B, 2H] = h [B, H] then c [B, H], in and out. Returns h(1..T) [N, H]. */
+  forward(k: Kernels, cache: LstmCache, X: Arr, state: Arr, T: number, B: number): Arr {
+    const { I, H, w } = this;
+    const N = T * B;
+    const H4 = 4 * H;
+    const { G, Hs, Cs, tC } = cache;
+    cache.X = X;
+    Hs.set(state.subarray(0, B * H), 0);
+    Cs.set(state.subarray(B * H, 2 * B * H), 0);
+    // a(t) = W_ih x(t) + b_ih + b_hh for all t at once: G [N, 4H] = X [N, I] · W_ihᵀ
+    k.gemm(G, X, w.W_ih, N, H4, I, false, true, 0);
+    k.addBias(G, w.b_ih, N, H4);
+    k.addBias(G, w.b_hh, N, H4);
+    for (let t = 0; t < T; t++) {
+      const hPrev = Hs.subarray(t * B * H, (t + 1) * B * H);
+      const Gt = G.subarray(t * B * H4, (t + 1) * B * H4);
+      // a(t) += W_hh h(t-1):  Gt [B, 4H] += hPrev [B, H] · W_hhᵀ
+      k.gemm(Gt, hPrev, w.W_hh, B, H4, H, false, true, 1);
+      const c0 = t * B * H; // c(t-1), h(t-1) block
+      const c1 = (t + 1) * B * H; // c(t), h(t) block
+      for (let b = 0; b < B; b++) {
+        const gr = b * H4;
+        for (let j = 0; j < H; j++) {
+          // i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o), kept in place of a
+          const i = (Gt[gr + j] = sigmoid(Gt[gr + j]));
+          const f = (Gt[gr + H + j] = sigmoid(Gt[gr + H + j]));
+          const g = (Gt[gr + 2 * H + j] = Math.tanh(Gt[gr + 2 * H + j]));
+          const o = (Gt[gr + 3 * H + j] = sigmoid(Gt[gr + 3 * H + j]));
+          // c(t) = f ⊙ c(t-1) + i ⊙ g;  h(t) = o ⊙ tanh(c(t))
+          const c = f * Cs[c0 + b * H + j] + i * g;
+          Cs[c1 + b * H + j] = c;
+          const th = Math.tanh(c);
+          tC[c0 + b * H + j] = th;
+          Hs[c1 + b * H + j] = o * th;
+        }
+      }
+    }
+    state.set(Hs.subarray(T * B * H, (T + 1) * B * H), 0);
+    state.set(Cs.subarray(T * B * H, (T + 1) * B * H), B * H);
+    return Hs.subarray(B * H, (T + 1) * B * H);
+  }
+
+  /** dH [N, H] (overwritten: the recurrent part is added in); dX [N, I] overwritten. */
+  backward(k: Kernels, cache: LstmCache, dH: Arr, dX: Arr | null, T: number, B: number): void {
+    const { I, H, w, g: gr } = this;
+    const N = T * B;
+    const H4 = 4 * H;
+    const { G, Hs, Cs, tC, dG, X, dc } = cache;
+    dc.fill(0, 0, B * H); // dJ/dc(T): the cut
+    for (let t = T - 1; t >= 0; t--) {
+      const Gt = G.subarray(t * B * H4, (t + 1) * B * H4);
+      const dGt = dG.subarray(t * B * H4, (t + 1) * B * H4);
+      const c0 = t * B * H;
+      for (let b = 0; b < B; b++) {
+        const r = b * H4;
+        for (let j = 0; j < H; j++) {
+          const i = Gt[r + j];
+          const f = Gt[r + H + j];
+          const g = Gt[r + 2 * H + j];
+          const o = Gt[r + 3 * H + j];
+          const th = tC[c0 + b * H + j];
+          const dh = dH[c0 + b * H + j]; // dJ/dh(t), direct + recurrent
+          // h(t) = o ⊙ tanh(c(t)):  dc(t) += dh ⊙ o ⊙ (1 - tanh²(c(t)))
+          const dct = dc[b * H + j] + dh * o * (1 - th * th);
+          // c(t) = f ⊙ c(t-1) + i ⊙ g, and i, f, o = σ(a), g = tanh(a):
+          dGt[r + j] = dct * g * i * (1 - i); //              da_i = dc ⊙ g ⊙ σ'
+          dGt[r + H + j] = dct * Cs[c0 + b * H + j] * f * (1 - f); // da_f = dc ⊙ c(t-1) ⊙ σ'
+          dGt[r + 2 * H + j] = dct * i * (1 - g * g); //      da_g = dc ⊙ i ⊙ tanh'
+          dGt[r + 3 * H + j] = dh * th * o * (1 - o); //      da_o = dh ⊙ tanh(c) ⊙ σ'
+          dc[b * H + j] = dct * f; //                          dc(t-1) = dc(t) ⊙ f
+        }
+      }
+      if (t > 0) {
+        // a(t) = ... + W_hh h(t-1):  dh(t-1) [B, H] += da(t) [B, 4H] · W_hh [4H, H]
+        k.gemm(dH.subarray((t - 1) * B * H, t * B * H), dGt, w.W_hh, B, H, H4, false, false, 1);
+      }
+    }
+    // dW_hh [4H, H] += dAᵀ [4H, N] · Hprev [N, H] (W_hh at every step: one product over all t)
+    k.gemm(gr.W_hh, dG, Hs.subarray(0, N * H), H4, H, N, true, false, 1);
+    // dW_ih [4H, I] += dAᵀ · X;  db_ih = db_hh += Σ rows of dA
+    k.gemm(gr.W_ih, dG, X, H4, I, N, true, false, 1);
+    k.sumRows(gr.b_ih, dG, N, H4);
+    k.sumRows(gr.b_hh, dG, N, H4);
+    // dX [N, I] = dA [N, 4H] · W_ih [4H, I]
+    if (dX) k.gemm(dX, dG, w.W_ih, N, I, H4, false, false, 0);
+  }
+}

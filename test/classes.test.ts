@@ -1,0 +1,298 @@
+// The class-factored softmax (src/nn/classes.ts; Mikolov et al. 2011): Mikolov's equal-mass
+// frequency binning, gradient checks of every tensor (class_decoder.* included) in float64,
+// exact normalisation (Σ_w P(w|h) = 1 for several hidden states, through the loss path that
+// training and evaluation use), the output's cost H·(C + V/C) instead of H·V, checkpoints with
+// the "classes" metadata, training, and the new flags end to end through the CLI.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RefKernels } from '../src/kernels/ref.js';
+import type { Kernels } from '../src/kernels/kernels.js';
+import { CELLS, makeConfig } from '../src/nn/config.js';
+import { RnnLM } from '../src/nn/model.js';
+import { assignClasses, unigramCounts, validateClasses } from '../src/nn/classes.js';
+import { gradcheck } from '../src/nn/gradcheck.js';
+import { Rng } from '../src/rng.js';
+import { Vocab } from '../src/data/vocab.js';
+import { builtinText } from '../src/data/builtin.js';
+import { CheckpointError, ConfigError } from '../src/errors.js';
+import { evaluateIds } from '../src/train/evaluate.js';
+import { train, DEFAULT_TRAIN } from '../src/train/trainer.js';
+import { decodeModel, encodeModel } from '../src/io/checkpoint.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
+import { readFileBytes } from '../src/io/atomic.js';
+import { readText } from '../src/io/text.js';
+import { loadModel } from '../src/io/checkpoint-file.js';
+import { trainRun } from '../src/tasks/train.js';
+import { assertBitEqual, assertCleanFailure, assertOk, makeText, rmTemp, runCli, tempDir } from './helpers.js';
+
+const TOL = 1e-6;
+const k = new RefKernels();
+
+let dir = '';
+before(() => {
+  dir = tempDir('rnnlm-classes-');
+  writeFileSync(join(dir, 'train.txt'), makeText(41, 300));
+  writeFileSync(join(dir, 'valid.txt'), makeText(42, 40));
+});
+after(() => rmTemp(dir));
+
+// ---------------------------------------------------------------------------------------------
+// Binning.
+
+test("Mikolov's binning: words by count, a new class once the cumulative mass passes (a+1)/C", () => {
+  //            <eos> <unk>  a   b   c  d  e
+  const counts = [50, 0, 20, 10, 10, 5, 5];
+  // cumulative mass in count order: 0.5 (>1/3: next class), 0.7 (>2/3: next), then the rest
+  assert.deepEqual(Array.from(assignClasses(counts, 3)), [0, 2, 1, 2, 2, 2, 2]);
+  // Ties keep id order; the least frequent words share the last class.
+  assert.deepEqual(Array.from(assignClasses([1, 1, 1, 1, 1, 1], 4)), [0, 0, 1, 1, 2, 3]);
+  // C = V: every word its own class, whatever the counts (no class is left empty).
+  assert.deepEqual(Array.from(assignClasses([1, 1, 1, 1], 4)), [0, 1, 2, 3]);
+  assert.deepEqual(Array.from(assignClasses([0, 9, 0, 3, 0], 5)), [2, 0, 3, 1, 4]);
+});
+
+test('binning: every class used, classes ordered by frequency, about equal mass per class', () => {
+  const rng = new Rng(3);
+  const V = 500;
+  const counts = Array.from({ length: V }, (_, w) => Math.floor(5000 / (w + 1)) + rng.int(3)); // Zipf-like
+  for (const C of [2, 7, 22, 100, 500]) {
+    const cls = assignClasses(counts, C);
+    validateClasses(cls, C, V);
+    for (let w = 1; w < V; w++) {
+      if (counts[w] < counts[w - 1]) assert.ok(cls[w] >= cls[w - 1], `C=${C}: a rarer word in an earlier class`);
+    }
+  }
+  const total = counts.reduce((a, b) => a + b, 0);
+  const cls = assignClasses(counts, 10);
+  const mass = new Array(10).fill(0);
+  counts.forEach((c, w) => (mass[cls[w]] += c / total));
+  // Frequent words take classes of their own; from there on each class holds about 1/C.
+  assert.ok(mass.every((m) => m > 0.02 && m < 0.2), `class masses ${mass.map((m) => m.toFixed(3)).join(' ')}`);
+});
+
+test('binning and class maps are validated with messages naming the valid range', () => {
+  assert.throws(() => assignClasses([1, 2, 3], 4), (e: Error) => e instanceof ConfigError && /from 2 to the vocabulary size 3/.test(e.message));
+  assert.throws(() => assignClasses([1, 2, 3], 1), ConfigError);
+  assert.throws(() => assignClasses([0, 0, 0], 2), (e: Error) => e instanceof ConfigError && /all zero/.test(e.message));
+  assert.throws(() => validateClasses([0, 0, 2], 3, 3), (e: Error) => e instanceof ConfigError && /class 1 has no words/.test(e.message));
+  assert.throws(() => validateClasses([0, 1, 3], 3, 3), (e: Error) => e instanceof ConfigError && /from 0 to 2/.test(e.message));
+  assert.throws(() => makeConfig({ vocabSize: 10, classes: 11 }), (e: Error) => e instanceof ConfigError && /0 \(full softmax\) or an integer from 2 to the vocabulary size 10/.test(e.message));
+  assert.throws(() => new RnnLM(makeConfig({ vocabSize: 10, classes: 3 }), k), (e: Error) => e instanceof ConfigError && /wordClasses/.test(e.message));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Gradients.
+
+for (const cell of CELLS) {
+  test(`gradcheck ${cell} with a class softmax: every tensor, class_decoder.* included`, () => {
+    const r = gradcheck({ cell, layers: 2, T: 5, B: 3, classes: 4, seed: 13 });
+    const names = r.tensors.map((t) => t.name);
+    assert.ok(names.includes('class_decoder.weight') && names.includes('class_decoder.bias') && names.includes('decoder.weight'), names.join(', '));
+    for (const t of r.tensors) {
+      assert.ok(t.maxGrad > 0, `${t.name}: gradient is all zeros`);
+      assert.ok(t.maxRelError <= TOL, `${cell} ${t.name}: max relative error ${t.maxRelError.toExponential(3)} > ${TOL}`);
+    }
+  });
+}
+
+test('gradcheck with classes + tied + dropout together, and with singleton and large classes', () => {
+  for (const [opts, what] of [
+    [{ cell: 'lstm', classes: 3, tied: true, dropout: 0.3 }, 'lstm tied dropout'],
+    [{ cell: 'gru', classes: 2, vocab: 9 }, '2 classes'],
+    [{ cell: 'sigmoid', classes: 9, vocab: 9 }, 'C = V (all singletons)'],
+  ] as const) {
+    const r = gradcheck({ layers: 2, T: 4, B: 2, seed: 17, ...opts });
+    for (const t of r.tensors) assert.ok(t.maxRelError <= TOL, `${what} ${t.name}: ${t.maxRelError.toExponential(3)}`);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Normalisation and cost.
+
+function classModel(V: number, C: number, dtype: 'f32' | 'f64' = 'f32', kernels: Kernels = k): RnnLM {
+  const rng = new Rng(6);
+  const counts = Array.from({ length: V }, (_, w) => Math.floor(300 / (w + 1)) + rng.int(4));
+  const m = new RnnLM(makeConfig({ cell: 'gru', vocabSize: V, embed: 6, hidden: 7, classes: C }), kernels, { dtype, wordClasses: assignClasses(counts, C) });
+  m.init(new Rng(2));
+  // Larger output weights than the init, so the distributions are far from uniform.
+  for (const name of ['decoder.weight', 'decoder.bias', 'class_decoder.weight', 'class_decoder.bias']) {
+    const p = m.param(name);
+    for (let i = 0; i < p.length; i++) p[i] = rng.uniform(-2, 2);
+  }
+  return m;
+}
+
+test('the class softmax is a distribution: Σ_w P(w|h) = 1 within 1e-6 for several hidden states (loss path and log-prob path agree)', () => {
+  const V = 41;
+  const m = classModel(V, 6);
+  const T = 4;
+  const B = 3;
+  const N = T * B;
+  const x = Int32Array.from({ length: N }, (_, i) => (i * 13 + 5) % V);
+  const state0 = m.newState(B);
+  const rng = new Rng(8);
+  for (let i = 0; i < state0.length; i++) state0[i] = rng.uniform(-1, 1);
+  // Log-probabilities of every word through loss(), the path training and evaluation use.
+  const lp = new Float64Array(N);
+  const sums = new Float64Array(N);
+  const logits = m.forward(x, T, B, state0.slice()).slice(); // full log-probabilities [N, V]
+  assert.equal(logits.length, N * V);
+  for (let w = 0; w < V; w++) {
+    m.forward(x, T, B, state0.slice(), { logits: false });
+    const nll = m.loss(new Int32Array(N).fill(w), false, 1, lp);
+    let s = 0;
+    for (let r = 0; r < N; r++) {
+      sums[r] += Math.exp(lp[r]);
+      s -= lp[r];
+      assert.ok(Math.abs(lp[r] - logits[r * V + w]) < 1e-5, `row ${r} word ${w}: loss path ${lp[r]} vs log-prob path ${logits[r * V + w]}`);
+    }
+    assert.ok(Math.abs(s - nll) < 1e-9 * Math.abs(nll), 'loss returns Σ -log p');
+  }
+  for (let r = 0; r < N; r++) assert.ok(Math.abs(sums[r] - 1) < 1e-6, `row ${r}: Σ_w P(w|h) = ${sums[r]}`);
+  // The distributions differ between hidden states (the check is not of one row N times).
+  assert.ok(Math.abs(logits[0] - logits[V]) > 1e-3 || Math.abs(logits[1] - logits[V + 1]) > 1e-3);
+});
+
+test('the output costs H·(C + |class|) per token, not H·V: gemm work of a training step', () => {
+  const V = 400;
+  const H = 8;
+  const count = { flops: 0 };
+  const counting = Object.create(k) as RefKernels;
+  counting.gemm = (C, A, B, M, N, K, ta, tb, beta) => {
+    count.flops += M * N * K;
+    k.gemm(C, A, B, M, N, K, ta, tb, beta);
+  };
+  const rng = new Rng(1);
+  const counts = Array.from({ length: V }, (_, w) => Math.floor(4000 / (w + 1)) + 1);
+  const x = Int32Array.from({ length: 40 }, () => rng.int(V));
+  const y = Int32Array.from({ length: 40 }, () => rng.int(V));
+  const step = (classes: number): number => {
+    const m = new RnnLM(makeConfig({ vocabSize: V, embed: H, hidden: H, classes }), counting, { wordClasses: classes ? assignClasses(counts, classes) : undefined });
+    m.init(new Rng(1));
+    count.flops = 0;
+    const logits = m.forward(x, 10, 4, m.newState(4), { train: true, rng });
+    if (classes) assert.equal(logits.length, 0, 'a training forward of a class model computes no [N, V] logits');
+    m.loss(y, true, 1 / 40);
+    m.backward();
+    return count.flops;
+  };
+  const full = step(0);
+  const factored = step(20);
+  const recurrentAndInput = 3 * 40 * H * H * 2; // what both share (upper bound)
+  assert.ok(factored - recurrentAndInput < 0.35 * (full - recurrentAndInput), `gemm work: full ${full}, class-factored ${factored}`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints and training.
+
+test('checkpoint: class_decoder.* tensors and a "classes" metadata array; validated on load', () => {
+  const V = 15;
+  const m = classModel(V, 4);
+  const vocab = new Vocab(['<eos>', '<unk>', ...Array.from({ length: V - 2 }, (_, i) => `w${i}`)], 'word');
+  const bytes = encodeModel(m, vocab);
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  assert.deepEqual(tensors.get('class_decoder.weight')!.shape, [4, 7]);
+  assert.deepEqual(tensors.get('class_decoder.bias')!.shape, [4]);
+  assert.deepEqual(tensors.get('decoder.weight')!.shape, [V, 7], 'decoder.weight keeps every word, in vocabulary order');
+  assert.deepEqual(JSON.parse(metadata.classes!), Array.from(m.wordClasses!));
+  assert.equal(JSON.parse(metadata.config!).classes, 4);
+  const loaded = decodeModel(bytes, k).model;
+  assert.deepEqual(Array.from(loaded.wordClasses!), Array.from(m.wordClasses!));
+  const ids = Int32Array.from({ length: 50 }, (_, i) => (i * 7) % V);
+  assert.equal(evaluateIds(loaded, ids).nll, evaluateIds(m, ids).nll);
+  const without = { ...metadata };
+  delete without.classes;
+  assert.throws(() => decodeModel(encodeSafetensors([...tensors.entries()], without), k, 'f'), (e: Error) =>
+    e instanceof CheckpointError && /lacks "classes"/.test(e.message));
+  const emptyClass = JSON.stringify(Array.from(m.wordClasses!, (c) => (c === 3 ? 2 : c)));
+  assert.throws(() => decodeModel(encodeSafetensors([...tensors.entries()], { ...metadata, classes: emptyClass }), k, 'f'), (e: Error) =>
+    e instanceof CheckpointError && /class 3 has no words/.test(e.message));
+});
+
+test('training with a class softmax lowers validation perplexity as far as the full softmax; evaluation equals the log-probability path', async () => {
+  const trainText = builtinText('train').split('\n').slice(0, 500).join('\n') + '\n';
+  const vocab = Vocab.build(trainText, 'word');
+  const ids = vocab.encode(trainText).ids;
+  const valid = vocab.encode(builtinText('valid')).ids.subarray(0, 1000);
+  const opts = { ...DEFAULT_TRAIN, batch: 8, bptt: 10, epochs: 2, lr: 0.01, optimizer: 'adam', clip: 1 } as const;
+  for (const cell of ['sigmoid', 'lstm'] as const) {
+    const full = new RnnLM(makeConfig({ vocabSize: vocab.size, embed: 16, hidden: 16, cell }), k);
+    full.init(new Rng(1));
+    await train(full, ids, null, opts);
+    const fullPpl = evaluateIds(full, valid).perplexity;
+    const cfg = makeConfig({ vocabSize: vocab.size, embed: 16, hidden: 16, cell, classes: 20 });
+    const m = new RnnLM(cfg, k, { wordClasses: assignClasses(unigramCounts(ids, vocab.size), 20) });
+    m.init(new Rng(1));
+    // (At init P(class) and P(word|class) are uniform: frequent words, in small classes, already
+    // get more mass, so the initial perplexity is well below V.)
+    const before = evaluateIds(m, valid).perplexity;
+    await train(m, ids, null, opts);
+    const after = evaluateIds(m, valid);
+    assert.ok(after.perplexity < 0.8 * before, `${cell}: validation perplexity ${before.toFixed(1)} -> ${after.perplexity.toFixed(1)}`);
+    assert.ok(after.perplexity < 1.1 * fullPpl, `${cell}: class softmax ${after.perplexity.toFixed(1)} vs full softmax ${fullPpl.toFixed(1)}`);
+    // The same figure from the [N, V] log-probabilities (what generation samples from).
+    const state = m.newState(1);
+    const x = new Int32Array(valid.length);
+    x.set(valid.subarray(0, valid.length - 1), 1);
+    const lp = m.forward(x, valid.length, 1, state);
+    let nll = 0;
+    for (let t = 0; t < valid.length; t++) nll -= lp[t * vocab.size + valid[t]];
+    assert.ok(Math.abs(nll - after.nll) < 1e-5 * after.nll, `${cell}: ${nll} vs ${after.nll}`);
+  }
+});
+
+test('trainRun --classes bins by the training text\'s counts and saves them; the model loads and resumes', async () => {
+  const save = join(dir, 'c.safetensors');
+  const r = await trainRun({
+    train: join(dir, 'train.txt'), valid: join(dir, 'valid.txt'), save, embed: 6, hidden: 6, batch: 4, bptt: 6, epochs: 1,
+    lr: 0.01, optimizer: 'adam', backend: 'ref', classes: 5, cell: 'lstm',
+  });
+  const vocab = Vocab.build(readText(join(dir, 'train.txt')), 'word');
+  const want = assignClasses(unigramCounts(vocab.encode(readText(join(dir, 'train.txt'))).ids, vocab.size), 5);
+  const loaded = loadModel(save, k);
+  assert.deepEqual(Array.from(loaded.model.wordClasses!), Array.from(want));
+  assert.ok(r.bestValidPerplexity! < vocab.size);
+  const r2 = await trainRun({ train: join(dir, 'train.txt'), valid: join(dir, 'valid.txt'), save, epochs: 2, backend: 'ref', resume: true });
+  assert.equal(r2.epochs, 2);
+  assertBitEqual(new Int32Array(loadModel(save, k).model.wordClasses!) as unknown as Float32Array, new Int32Array(want) as unknown as Float32Array, 'classes after resume');
+});
+
+// ---------------------------------------------------------------------------------------------
+// The flags, end to end.
+
+test('CLI: train --cell gru --tied --dropout --classes, then eval, generate and score; bad values name the valid choices', () => {
+  const flags = ['--train', 'train.txt', '--valid', 'valid.txt', '--embed', '8', '--hidden', '8', '--batch', '4', '--bptt', '6', '--epochs', '1', '--backend', 'ref'];
+  const t = runCli(['train', '--save', 'g.safetensors', '--cell', 'gru', '--tied', '--dropout', '0.2', '--classes', '6', ...flags, '--json'], dir);
+  assertOk(t);
+  const { metadata } = decodeSafetensors(readFileBytes(join(dir, 'g.safetensors')));
+  assert.deepEqual(JSON.parse(metadata.config!), { level: 'word', cell: 'gru', layers: 1, embed: 8, hidden: 8, vocab_size: JSON.parse(metadata.vocab!).length, dropout: 0.2, tied: true, classes: 6 });
+  const ev = runCli(['eval', '--model', 'g.safetensors', '--text', 'valid.txt', '--json', '--backend', 'ref'], dir);
+  assertOk(ev);
+  assert.ok(JSON.parse(ev.stdout).perplexity > 1);
+  assertOk(runCli(['generate', '--model', 'g.safetensors', '--length', '20', '--backend', 'ref'], dir));
+  assertOk(runCli(['score', '--model', 'g.safetensors', '--text', 'valid.txt', '--backend', 'ref'], dir));
+  const lstm = runCli(['train', '--save', 'l.safetensors', '--cell', 'lstm', '--layers', '2', '--forget-bias', '1', ...flags], dir);
+  assertOk(lstm);
+  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--tied', '--embed', '4', '--hidden', '8', '--epochs', '1'], dir), [/embed = hidden/]);
+  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--dropout', '1'], dir), [/--dropout/, /probability/]);
+  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--cell', 'rnn'], dir), [/sigmoid, tanh, relu, lstm, gru/]);
+  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--classes', '1', ...flags], dir), [/classes/, /from 2/]);
+});
+
+test('CLI: gradcheck --cell lstm / gru passes, and with no --cell checks every cell', () => {
+  for (const cell of ['lstm', 'gru']) {
+    const r = runCli(['gradcheck', '--cell', cell, '--json'], dir);
+    assertOk(r);
+    const o = JSON.parse(r.stdout);
+    assert.equal(o.pass, true);
+    assert.deepEqual(o.results.map((x: { cell: string }) => x.cell), [cell]);
+  }
+  const all = runCli(['gradcheck', '--json', '--tied', '--dropout', '0.3', '--classes', '3'], dir);
+  assertOk(all);
+  const o = JSON.parse(all.stdout);
+  assert.deepEqual(o.results.map((x: { cell: string }) => x.cell), [...CELLS]);
+  assert.ok(o.max_rel_error <= TOL, `${o.max_rel_error}`);
+});
