@@ -11,6 +11,7 @@ import { evalCommand, generateCommand, scoreCommand } from './use.js';
 import { trainCommand } from './train.js';
 import { CELLS } from '../nn/config.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
+import { PRESETS } from '../tasks/presets.js';
 
 export function int(lo: number, hi = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -90,6 +91,7 @@ export function buildProgram(): Command {
     .option('--max-vocab <n>', 'vocabulary cap including <eos> and <unk> (0 = none)', int(0), 0)
     .option('--min-count <n>', 'drop words seen fewer times', int(1), 1)
     .option('--time-budget <minutes>', 'stop after this many minutes of wall time (the epoch in progress is validated and kept)', num(0, false))
+    .option('--preset <name>', `a named recipe (${Object.keys(PRESETS).join(', ')}); flags given explicitly override it`)
     .option('--resume', 'continue the run saved at --save.state (same training text)')
     .option('--log <file>', 'metrics log: one JSON line per progress report and per epoch')
     .option('--json', 'print one JSON object with the results on stdout (progress goes to stderr)')

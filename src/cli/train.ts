@@ -4,6 +4,7 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { presetOptions } from '../tasks/presets.js';
 import { trainRun, type Backend } from '../tasks/train.js';
 import type { StepInfo } from '../train/trainer.js';
 import { statePath } from '../io/train-state.js';
@@ -38,6 +39,7 @@ interface TrainFlags {
   maxVocab: number;
   minCount: number;
   resume?: boolean;
+  preset?: string;
   timeBudget?: number;
   schedule: 'plateau' | 'fixed';
   decayStart: number;
@@ -58,6 +60,12 @@ const fmtEta = (s: number): string => {
 export async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   // On --resume the saved run's options apply; only flags given on this command line override.
   const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
+  if (f.preset) {
+    // The preset replaces defaults, not what was typed.
+    const p = presetOptions(f.preset) as Record<string, unknown>;
+    const fr = f as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(p)) if (!given(key)) fr[key] = value;
+  }
   const err = (line: string): void => void process.stderr.write(`${line}\n`);
   const info = f.json ? err : (line: string): void => void process.stdout.write(`${line}\n`);
   const tty = process.stderr.isTTY === true;

@@ -9,11 +9,13 @@
 // a Float64Array anywhere in a call sends the whole call to the reference (gradient checks).
 //
 // Threads: the main thread writes one job row per thread, bumps ctrl[GEN] and notifies; each
-// worker runs its row and counts ctrl[PENDING] down; the main thread runs row 0 and then waits.
-// Threads own disjoint rows / columns / chunks, and reductions (softmax loss, sumSquares) are
-// per-row or per-fixed-chunk partials added here in order, so results are bit-identical for any
-// thread count. Small calls stay on the main thread (thresholds below): a wake-up round trip
-// costs ~16 µs.
+// worker runs its row and counts ctrl[PENDING] down; the main thread runs row 0 and then waits
+// (Atomics.wait: the Kernels interface stays synchronous). Element-wise kernels split statically;
+// GEMM (by column or row tiles) and softmax (by rows) are cut into chunks that the threads take
+// from a shared counter, so a thread the OS schedules late does less. Threads own disjoint
+// outputs, and reductions (softmax loss, sumSquares) are per-row or per-fixed-chunk partials
+// added here in order, so results are bit-identical for any thread count. Small calls stay on
+// the main thread (thresholds below): a wake-up round trip costs ~16 µs.
 
 import type { Activation, Arr, Kernels } from './kernels.js';
 import { gemmRef, RefKernels, softmaxXentRef } from './ref.js';

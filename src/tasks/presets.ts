@@ -1,0 +1,35 @@
+// Named training recipes that reproduce known results. A preset fills in options that are not
+// given explicitly; flags on the command line still win. Each entry documents its source and
+// the figure it reaches here (README, "Results").
+
+import { ConfigError } from '../errors.js';
+import type { TrainRunOptions } from './train.js';
+
+export interface Preset {
+  /** What it reproduces. */
+  readonly about: string;
+  readonly options: Readonly<Partial<TrainRunOptions>>;
+}
+
+export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
+  mikolov: {
+    about: "the notes' sigmoid Elman network as in Mikolov's RNNLM toolkit: hidden 200, 100 frequency classes",
+    options: {
+      cell: 'sigmoid', embed: 200, hidden: 200, classes: 100, layers: 1,
+      batch: 8, bptt: 10, lr: 20, clip: 1, optimizer: 'sgd', schedule: 'plateau', lrDecay: 2, epochs: 20,
+    },
+  },
+  'zaremba-small': {
+    about: 'Zaremba et al. (2014) "small": 2×200 LSTM, T=20, B=20, SGD lr 1, clip 5, 13 epochs, lr halved each epoch after the 4th',
+    options: {
+      cell: 'lstm', layers: 2, embed: 200, hidden: 200, batch: 20, bptt: 20, lr: 1, clip: 5, optimizer: 'sgd',
+      epochs: 13, schedule: 'fixed', decayStart: 4, lrDecay: 2, dropout: 0,
+    },
+  },
+});
+
+export function presetOptions(name: string): Partial<TrainRunOptions> {
+  const p = PRESETS[name];
+  if (!p) throw new ConfigError(`unknown preset ${JSON.stringify(name)}: choose one of ${Object.keys(PRESETS).join(', ')}`);
+  return { ...p.options };
+}
