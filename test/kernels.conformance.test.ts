@@ -512,14 +512,23 @@ describe('wasm backend specifics', () => {
     const k = (builds[0][1][1] ?? builds[0][1][2])!;
     const A = k.alloc(6);
     A.set([1, 2, 3, 4, 5, 6]);
-    const before = k.heapBytes;
-    k.alloc(64 << 20); // 256 MiB: forces memory.grow, so memory.buffer is a new object
-    assert.ok(k.heapBytes > before);
+    const size = k.memoryBytes;
+    k.alloc((size - k.heapBytes) / 4 + 1024); // past the end: forces memory.grow (a new memory.buffer object)
+    assert.ok(k.memoryBytes > size);
     assert.ok(k.owns(A), 'a view of the pre-grow buffer must still be recognised as wasm memory');
     const C = k.alloc(4);
     k.gemm(C, A, A, 2, 2, 3, false, true, 0); // A·Aᵀ for A = [[1,2,3],[4,5,6]]
     assert.deepEqual(Array.from(C), [14, 32, 32, 77]);
     assert.ok(!k.owns(new Float32Array(4)));
+  });
+
+  it('alloc returns zeros, also where staging copies were released', { skip: builds.length === 0 && 'no wasm build loaded' }, () => {
+    const k = (builds[0][1][1] ?? builds[0][1][2])!;
+    const x = new Float32Array(1000).fill(7); // not wasm memory: staged at the top of the heap
+    k.scale(x, 2, 1000);
+    assert.equal(x[999], 14);
+    const a = k.alloc(1000);
+    assert.ok(a.every((v) => v === 0));
   });
 
   it('createKernels: ref, wasm and auto name what they chose', async () => {

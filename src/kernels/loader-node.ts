@@ -85,8 +85,12 @@ function startWorker(init: WorkerInit): Promise<WorkerHandle> {
     worker.once('error', onError);
     worker.once('message', (msg: unknown) => {
       worker.off('error', onError);
-      if (msg === 'ready') resolve({ terminate: () => void worker.terminate() });
-      else reject(new Error(`wasm worker ${init.index} failed to start: ${String(msg)}`));
+      if (msg === 'ready') {
+        resolve({ terminate: () => void worker.terminate() });
+      } else {
+        void worker.terminate();
+        reject(new Error(`wasm worker ${init.index} failed to start: ${String(msg)}`));
+      }
     });
   });
 }

@@ -138,6 +138,8 @@ export class WasmKernels implements Kernels {
   private readonly gemmScratch: number[] = [];
   /** Bump pointer: first free byte of the heap. */
   private top: number;
+  /** Highest `top` so far: memory from here up has never been written (still zero). */
+  private dirtyEnd = 0;
   /** Staged Float32Arrays to copy back after the current call: (array, byte offset, length). */
   private readonly backArrs: Float32Array[] = [];
   private readonly backPtrs: number[] = [];
@@ -182,8 +184,10 @@ export class WasmKernels implements Kernels {
 
   alloc(n: number): Float32Array {
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`alloc: n must be a non-negative integer, got ${n}`);
+    const dirtyEnd = this.dirtyEnd;
     const p = this.reserve(n * 4, 64);
-    this.f32.fill(0, p >>> 2, (p >>> 2) + n);
+    // bytes at or above dirtyEnd were never handed out: still the zeros of a fresh memory
+    if (p < dirtyEnd) this.f32.fill(0, p >>> 2, Math.min((p >>> 2) + n, dirtyEnd >>> 2));
     return new Float32Array(this.buffer, p, n);
   }
 
@@ -195,6 +199,11 @@ export class WasmKernels implements Kernels {
   /** Bytes of wasm memory in use (static data, control block, scratch, heap). */
   get heapBytes(): number {
     return this.top;
+  }
+
+  /** Current size of the wasm memory in bytes (it grows as alloc() needs). */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
   }
 
   // ---- memory -------------------------------------------------------------------------------
@@ -223,6 +232,7 @@ export class WasmKernels implements Kernels {
       this.refresh();
     }
     this.top = end;
+    if (end > this.dirtyEnd) this.dirtyEnd = end;
     return p;
   }
 
