@@ -70,13 +70,8 @@ async function main(): Promise<void> {
   const gemmPath = here('./gemm.js');
   if (existsSync(gemmPath)) {
     console.log('== GEMM, fp32, M×K×N = 700×200×10000 (output layer of a 20×35 segment, H=200, V=10k) ==');
-    const { runGemmBench, printGemmRows } = (await import(gemmPath)) as {
-      runGemmBench: () => Promise<unknown[]>;
-      printGemmRows?: (rows: unknown[]) => void;
-    };
-    const rows = await runGemmBench();
-    if (printGemmRows) printGemmRows(rows);
-    else console.table(rows);
+    const { runGemmBench, formatGemmRows } = (await import(gemmPath)) as typeof import('./gemm.js');
+    console.log(formatGemmRows(await runGemmBench()));
     console.log();
   }
 
