@@ -22,9 +22,11 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
     },
   },
   'zaremba-small': {
-    about: 'Zaremba et al. (2014) "small": 2×200 LSTM, T=20, B=20, SGD lr 1, clip 5, 13 epochs, lr halved each epoch after the 4th',
+    about:
+      'Zaremba et al. (2014) "small": 2×200 LSTM, T=20, B=20, SGD, 13 epochs, lr halved each epoch after the 4th. ' +
+      'Their loss is summed over the T steps (lr 1, clip 5); ours is the mean over T·B tokens, so the same steps are lr 20, clip 0.25',
     options: {
-      cell: 'lstm', layers: 2, embed: 200, hidden: 200, batch: 20, bptt: 20, lr: 1, clip: 5, optimizer: 'sgd',
+      cell: 'lstm', layers: 2, embed: 200, hidden: 200, batch: 20, bptt: 20, lr: 20, clip: 0.25, optimizer: 'sgd',
       epochs: 13, schedule: 'fixed', decayStart: 4, lrDecay: 2, dropout: 0,
     },
   },
