@@ -98,16 +98,19 @@ export function decodeHeader(metadata: Record<string, string>, where: string): {
   return { config, vocab, wordClasses: Int32Array.from(cls as number[]) };
 }
 
-/** Decode and validate a checkpoint into a model on the given kernels. */
-export function decodeModel(bytes: Uint8Array, kernels: Kernels, where = 'checkpoint'): DecodedModel {
-  let decoded: ReturnType<typeof decodeSafetensors>;
+/** decodeSafetensors, with the file's name in front of any error. */
+export function decodeFile(bytes: Uint8Array, where: string): ReturnType<typeof decodeSafetensors> {
   try {
-    decoded = decodeSafetensors(bytes);
+    return decodeSafetensors(bytes);
   } catch (e) {
     if (e instanceof CheckpointError) throw new CheckpointError(`${where}: ${e.message}`);
     throw e;
   }
-  const { tensors, metadata } = decoded;
+}
+
+/** Decode and validate a checkpoint into a model on the given kernels. */
+export function decodeModel(bytes: Uint8Array, kernels: Kernels, where = 'checkpoint'): DecodedModel {
+  const { tensors, metadata } = decodeFile(bytes, where);
   const { config, vocab, wordClasses } = decodeHeader(metadata, where);
   const specs = checkpointSpecs(config);
   const expected = new Set(specs.map((s) => s.name));

@@ -9,8 +9,8 @@ import type { Kernels } from '../kernels/kernels.js';
 import type { Vocab } from '../data/vocab.js';
 import { RnnLM } from '../nn/model.js';
 import type { TrainState } from '../train/trainer.js';
-import { decodeHeader, headerMetadata } from './checkpoint.js';
-import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
+import { decodeFile, decodeHeader, headerMetadata } from './checkpoint.js';
+import { encodeSafetensors, type Tensor } from './safetensors.js';
 
 export const STATE_FORMAT = 'rnnlm-train-state';
 
@@ -42,14 +42,7 @@ export interface DecodedState {
 }
 
 export function decodeTrainState(bytes: Uint8Array, kernels: Kernels, where: string): DecodedState {
-  let decoded: ReturnType<typeof decodeSafetensors>;
-  try {
-    decoded = decodeSafetensors(bytes);
-  } catch (e) {
-    if (e instanceof CheckpointError) throw new CheckpointError(`${where}: ${e.message}`);
-    throw e;
-  }
-  const { tensors, metadata } = decoded;
+  const { tensors, metadata } = decodeFile(bytes, where);
   if (metadata.kind !== STATE_FORMAT) throw new CheckpointError(`${where}: not a training state file (kind ${JSON.stringify(metadata.kind ?? null)})`);
   const { config, vocab, wordClasses } = decodeHeader(metadata, where);
   let scalars: Omit<TrainState, 'hidden' | 'optimizerState'>;

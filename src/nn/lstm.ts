@@ -11,14 +11,9 @@
 import type { Arr, Kernels } from '../kernels/kernels.js';
 import type { Rng } from '../rng.js';
 import type { ParamSpec } from './arena.js';
-import { rnnNames, type Alloc, type TensorView, type UnboundLayer } from './recurrent.js';
+import { bindGated, gatedSpecs, initGated, type Alloc, type GatedWeights, type TensorView, type UnboundLayer } from './recurrent.js';
 
-export interface LstmWeights {
-  W_ih: Arr; // [4H, I]
-  W_hh: Arr; // [4H, H]
-  b_ih: Arr; // [4H]
-  b_hh: Arr; // [4H]
-}
+export type LstmWeights = GatedWeights; // [4H, I], [4H, H], [4H], [4H]
 
 /** What forward keeps for backward (sized for up to `rows` rows and `batch` streams). */
 export interface LstmCache {
@@ -49,26 +44,17 @@ export class LstmLayer implements UnboundLayer {
   }
 
   specs(): ParamSpec[] {
-    const n = rnnNames(this.l);
-    const H4 = 4 * this.H;
-    return [
-      { name: n.W_ih, shape: [H4, this.I] },
-      { name: n.W_hh, shape: [H4, this.H] },
-      { name: n.b_ih, shape: [H4] },
-      { name: n.b_hh, shape: [H4] },
-    ];
+    return gatedSpecs(this.l, 4, this.I, this.H);
   }
 
   bind(w: TensorView, g: TensorView): void {
-    const n = rnnNames(this.l);
-    this.w = { W_ih: w(n.W_ih), W_hh: w(n.W_hh), b_ih: w(n.b_ih), b_hh: w(n.b_hh) };
-    this.g = { W_ih: g(n.W_ih), W_hh: g(n.W_hh), b_ih: g(n.b_ih), b_hh: g(n.b_hh) };
+    this.w = bindGated(this.l, w);
+    this.g = bindGated(this.l, g);
   }
 
   /** uniform(±1/√H) as torch.nn.LSTM; then b_ih[H:2H] (gate f) += forgetBias. */
   init(rng: Rng): void {
-    const r = 1 / Math.sqrt(this.H);
-    for (const a of [this.w.W_ih, this.w.W_hh, this.w.b_ih, this.w.b_hh]) for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-r, r);
+    initGated(this.w, this.H, rng);
     if (this.forgetBias !== 0) for (let j = this.H; j < 2 * this.H; j++) this.w.b_ih[j] += this.forgetBias;
   }
 

@@ -51,6 +51,35 @@ export function rnnNames(l: number): { W_ih: string; W_hh: string; b_ih: string;
   return { W_ih: `rnn.weight_ih_l${l}`, W_hh: `rnn.weight_hh_l${l}`, b_ih: `rnn.bias_ih_l${l}`, b_hh: `rnn.bias_hh_l${l}` };
 }
 
+/** The four tensors of a cell with G gate blocks (1 Elman, 3 GRU, 4 LSTM), PyTorch layout. */
+export interface GatedWeights {
+  W_ih: Arr; // [G·H, I]
+  W_hh: Arr; // [G·H, H]
+  b_ih: Arr; // [G·H]
+  b_hh: Arr; // [G·H]
+}
+
+export function gatedSpecs(l: number, G: number, I: number, H: number): ParamSpec[] {
+  const n = rnnNames(l);
+  return [
+    { name: n.W_ih, shape: [G * H, I] },
+    { name: n.W_hh, shape: [G * H, H] },
+    { name: n.b_ih, shape: [G * H] },
+    { name: n.b_hh, shape: [G * H] },
+  ];
+}
+
+export function bindGated(l: number, view: TensorView): GatedWeights {
+  const n = rnnNames(l);
+  return { W_ih: view(n.W_ih), W_hh: view(n.W_hh), b_ih: view(n.b_ih), b_hh: view(n.b_hh) };
+}
+
+/** uniform(±1/√H) for every tensor, as torch.nn.RNN / LSTM / GRU initialise them. */
+export function initGated(w: GatedWeights, H: number, rng: Rng): void {
+  const r = 1 / Math.sqrt(H);
+  for (const a of [w.W_ih, w.W_hh, w.b_ih, w.b_hh]) for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-r, r);
+}
+
 /** A layer before its weights are bound: specs are known, views are not. */
 export interface UnboundLayer extends RecurrentLayer {
   /** Bind weight and gradient views (call once, after the arenas exist). */
