@@ -26,7 +26,7 @@ import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/io/saf
 import { decodeTrainState, statePath } from '../src/io/train-state.js';
 import { readFileBytes } from '../src/io/atomic.js';
 import { trainRun, type TrainRunOptions } from '../src/tasks/train.js';
-import { assertBitEqual, makeText, rmTemp, tempDir } from './helpers.js';
+import { assertBitEqual, assertGradcheck, makeText, rmTemp, tempDir } from './helpers.js';
 
 const TOL = 1e-6;
 const k = new RefKernels();
@@ -38,13 +38,6 @@ before(() => {
   writeFileSync(join(dir, 'valid.txt'), makeText(22, 40));
 });
 after(() => rmTemp(dir));
-
-function assertGradcheck(r: ReturnType<typeof gradcheck>, what: string): void {
-  for (const t of r.tensors) {
-    assert.ok(t.maxGrad > 0, `${what} ${t.name}: gradient is all zeros, the check would be empty`);
-    assert.ok(t.maxRelError <= TOL, `${what} ${t.name}: max relative error ${t.maxRelError.toExponential(3)} > ${TOL}`);
-  }
-}
 
 for (const cell of ['lstm', 'gru'] as const) {
   for (const [layers, T, B] of [[1, 1, 1], [1, 7, 3], [2, 5, 2], [3, 4, 2]] as const) {

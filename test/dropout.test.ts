@@ -23,7 +23,7 @@ import { decodeTrainState, statePath } from '../src/io/train-state.js';
 import { readFileBytes } from '../src/io/atomic.js';
 import { loadModel } from '../src/io/checkpoint-file.js';
 import { trainRun, type TrainRunOptions } from '../src/tasks/train.js';
-import { assertBitEqual, makeText, rmTemp, tempDir } from './helpers.js';
+import { assertBitEqual, assertGradcheck, makeText, rmTemp, tempDir } from './helpers.js';
 
 const TOL = 1e-6;
 const k = new RefKernels();
@@ -35,13 +35,6 @@ before(() => {
   writeFileSync(join(dir, 'valid.txt'), makeText(32, 40));
 });
 after(() => rmTemp(dir));
-
-function assertGradcheck(r: ReturnType<typeof gradcheck>, what: string): void {
-  for (const t of r.tensors) {
-    assert.ok(t.maxGrad > 0, `${what} ${t.name}: gradient is all zeros, the check would be empty`);
-    assert.ok(t.maxRelError <= TOL, `${what} ${t.name}: max relative error ${t.maxRelError.toExponential(3)} > ${TOL}`);
-  }
-}
 
 for (const cell of CELLS) {
   test(`gradcheck ${cell} with dropout (fixed masks), 1 and 2 layers`, () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../src/rng.js';
+import type { GradcheckResult } from '../src/nn/gradcheck.js';
 
 /** The compiled CLI entry point (dist/src/cli/main.js, seen from dist/test/). */
 export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -101,5 +102,13 @@ export function assertBitEqual(a: Float32Array | Float64Array, b: Float32Array |
     let i = 0;
     while (i < a.length && Object.is(a[i], b[i])) i++;
     assert.fail(`${what}: first difference at index ${i}: ${a[i]} vs ${b[i]}`);
+  }
+}
+
+/** Every tensor of a gradient check is non-trivial (some gradient ≠ 0) and within `tol`. */
+export function assertGradcheck(r: GradcheckResult, what: string, tol = 1e-6): void {
+  for (const t of r.tensors) {
+    assert.ok(t.maxGrad > 0, `${what} ${t.name}: gradient is all zeros, the check would be empty`);
+    assert.ok(t.maxRelError <= tol, `${what} ${t.name}: max relative error ${t.maxRelError.toExponential(3)} > ${tol}`);
   }
 }
