@@ -161,9 +161,10 @@ function packB(dst: usize, B: usize, ldb: i32, transB: i32, k0: i32, j0: i32, kc
 }
 
 // C[6,8] (row stride ldcb bytes) = (acc ? C : 0) + Σ_k a[k,0:6]ᵀ b[k,0:8], fused multiply-add.
-// a is an A panel [kc, 6], b a B panel [kc, 8]. Not unrolled: V8 interleaves an unrolled
-// body and spills (measured slower).
-function micro6x8(kc: i32, a: usize, b: usize, c: usize, ldcb: usize, acc: bool): void {
+// a is an A panel [kc, 6]; b holds 8 columns per k, rows bs bytes apart (a packed B panel:
+// bs = 32; B itself: its row stride). Not unrolled: V8 interleaves an unrolled body and spills
+// (measured slower).
+function micro6x8(kc: i32, a: usize, b: usize, bs: usize, c: usize, ldcb: usize, acc: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -189,7 +190,7 @@ function micro6x8(kc: i32, a: usize, b: usize, c: usize, ldcb: usize, acc: bool)
     c50 = v128.relaxed_madd<f32>(x, b0, c50);
     c51 = v128.relaxed_madd<f32>(x, b1, c51);
     a += 24;
-    b += 32;
+    b += bs;
   }
   if (acc) {
     v128.store(c, f32x4.add(v128.load(c), c00)); v128.store(c, f32x4.add(v128.load(c, 16), c01), 16); c += ldcb;
@@ -210,8 +211,8 @@ function micro6x8(kc: i32, a: usize, b: usize, c: usize, ldcb: usize, acc: bool)
 
 // C[5,8] (row stride ldcb bytes) = (acc ? C : 0) + Σ_k a[k,0:5]ᵀ b[k,0:8], separate mul and add.
 // kc is even (packing pads with a zero row) and k steps by 2: without FMA the loop overhead
-// dominates (26 → 36 GFLOP/s measured, see the top of the file).
-function micro5x8(kc: i32, a: usize, b: usize, c: usize, ldcb: usize, acc: bool): void {
+// dominates (26 → 36 GFLOP/s measured, see the top of the file). Rows of b are bs bytes apart.
+function micro5x8(kc: i32, a: usize, b: usize, bs: usize, c: usize, ldcb: usize, acc: bool): void {
   let c00 = f32x4.splat(0);
   let c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00, c40 = c00, c41 = c00;
@@ -233,8 +234,8 @@ function micro5x8(kc: i32, a: usize, b: usize, c: usize, ldcb: usize, acc: bool)
     x = v128.load32_splat(a, 16);
     c40 = f32x4.add(c40, f32x4.mul(x, b0));
     c41 = f32x4.add(c41, f32x4.mul(x, b1));
-    b0 = v128.load(b, 32);
-    b1 = v128.load(b, 48);
+    b0 = v128.load(b + bs);
+    b1 = v128.load(b + bs, 16);
     x = v128.load32_splat(a, 20);
     c00 = f32x4.add(c00, f32x4.mul(x, b0));
     c01 = f32x4.add(c01, f32x4.mul(x, b1));
@@ -251,7 +252,7 @@ function micro5x8(kc: i32, a: usize, b: usize, c: usize, ldcb: usize, acc: bool)
     c40 = f32x4.add(c40, f32x4.mul(x, b0));
     c41 = f32x4.add(c41, f32x4.mul(x, b1));
     a += 40;
-    b += 64;
+    b += bs << 1;
   }
   if (acc) {
     v128.store(c, f32x4.add(v128.load(c), c00)); v128.store(c, f32x4.add(v128.load(c, 16), c01), 16); c += ldcb;
@@ -269,10 +270,17 @@ function micro5x8(kc: i32, a: usize, b: usize, c: usize, ldcb: usize, acc: bool)
 }
 
 // @inline: one call site per micro-kernel, chosen at compile time.
-@inline function micro(kc: i32, a: usize, b: usize, c: usize, ldcb: usize, acc: bool): void {
-  if (ASC_FEATURE_RELAXED_SIMD) micro6x8(kc, a, b, c, ldcb, acc);
-  else micro5x8(kc, a, b, c, ldcb, acc);
+@inline function micro(kc: i32, a: usize, b: usize, bs: usize, c: usize, ldcb: usize, acc: bool): void {
+  if (ASC_FEATURE_RELAXED_SIMD) micro6x8(kc, a, b, bs, c, ldcb, acc);
+  else micro5x8(kc, a, b, bs, c, ldcb, acc);
 }
+
+/**
+ * Up to this many rows of op(A), a GEMM with an untransposed B reads B in place instead of
+ * packing it: packing K×N floats costs about as much as multiplying by a few row panels (the
+ * recurrent step, 20×200 · 200×800, and single-stream evaluation, M = 1).
+ */
+export const DIRECT_B_MAX_M: i32 = MR * 4;
 
 /**
  * C[M,N] = beta*C + op(A)·op(B) with row strides ldc, lda, ldb (elements).
@@ -296,27 +304,44 @@ export function gemmF32(
   const Bp = Ap + <usize>MC * KC * 4;
   const T = Bp + <usize>KC * NC * 4;
   const ldcb = <usize>ldc * 4;
+  // Read B in place (see DIRECT_B_MAX_M); the mul+add kernel steps k by 2, so K must be even there
+  // (a padding row of B would be memory past B). Edge column panels are still packed (zero padded).
+  const direct = !transB && M <= DIRECT_B_MAX_M && (ASC_FEATURE_RELAXED_SIMD || (K & 1) == 0);
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const acc = pc > 0 || beta != 0;
       const kcp = (kc + 1) & ~1; // panel depth, padded to even with a zero row
-      packB(Bp, B, ldb, transB, pc, jc, kc, nc);
+      if (!direct) packB(Bp, B, ldb, transB, pc, jc, kc, nc);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
         packA(Ap, A, lda, transA, ic, pc, mc, kc);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
-          const b = Bp + <usize>jr * kcp * 4;
+          let b = Bp + <usize>jr * kcp * 4;
+          let bs: usize = NR * 4;
+          // The 6×8 kernel steps k by 1 and reads exactly kc rows of B in place; packed panels
+          // carry a zero row for odd kc (the 5×8 kernel's k step of 2).
+          let kk = kcp;
+          if (direct) {
+            if (nr == NR) {
+              b = B + (<usize>pc * ldb + jc + jr) * 4;
+              bs = <usize>ldb * 4;
+              kk = kc;
+            } else {
+              packB(Bp, B, ldb, 0, pc, jc + jr, kc, nr);
+              b = Bp;
+            }
+          }
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
             const a = Ap + <usize>ir * kcp * 4;
             const c = C + (<usize>(ic + ir) * ldc + jc + jr) * 4;
             if (mr == MR && nr == NR) {
-              micro(kcp, a, b, c, ldcb, acc);
+              micro(kk, a, b, bs, c, ldcb, acc);
             } else {
-              micro(kcp, a, b, T, NR * 4, false);
+              micro(kk, a, b, bs, T, NR * 4, false);
               for (let r = 0; r < mr; r++) {
                 const cr = c + <usize>r * ldcb;
                 const tr = T + <usize>r * NR * 4;

@@ -138,6 +138,9 @@ GEMM_CASES.push(
   { M: 150, N: 2061, K: 259 }, // past MC (144/120), NC (2048), KC (256); split by columns
   { M: 701, N: 13, K: 257 }, // split by rows; odd K past KC
   { M: 64, N: 64, K: 0 }, // empty sum: beta 0 clears, beta 1 keeps
+  { M: 20, N: 803, K: 200 }, // the recurrent step: B read in place (small M), even K, edge panel
+  { M: 24, N: 37, K: 258 }, // the largest M read in place; even K past KC
+  { M: 2, N: 130, K: 64 },
 );
 
 const LAYOUTS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
@@ -409,6 +412,80 @@ for (const backend of backends) {
       }
     });
 
+    it('transpose: exact, sizes 1..129 and odd offsets', () => {
+      let n = 0;
+      for (const R of SIZES) {
+        for (const C of SIZES) {
+          const x = randArray(new Rng(R * 7 + C), R * C);
+          const want = new Float64Array(R * C);
+          new RefKernels().transpose(want, x, R, C);
+          const out = f32(k, new Float64Array(R * C), n % 3, n % 2 === 0);
+          k.transpose(out, f32(k, x, 1 + (n % 2), n % 2 === 1), R, C);
+          expectClose(`transpose R=${R} C=${C}`, out, want, () => 1e-45);
+          n++;
+        }
+      }
+    });
+
+    it('lstmForward / lstmBackward: gates, cell and their gradients against float64', () => {
+      // Forward: each output within 1e-6·(1 + |want|) (all are O(1): gates in [-1, 1], |c| ≤ |cPrev| + 1).
+      // Backward: dJ/da within 2e-6 of the magnitude of its product of terms, dc likewise.
+      let n = 0;
+      for (const [B, H] of [[1, 1], [1, 3], [3, 5], [2, 17], [20, 67], [5, 200]]) {
+        const rng = new Rng(B * 1000 + H);
+        const a = randArray(rng, B * 4 * H, -4, 4);
+        const cPrev = randArray(rng, B * H, -2, 2);
+        const ref = new RefKernels();
+        const G64 = new Float64Array(a);
+        const c64 = new Float64Array(B * H);
+        const tc64 = new Float64Array(B * H);
+        const h64 = new Float64Array(B * H);
+        ref.lstmForward(G64, cPrev, c64, tc64, h64, B, H);
+        const own = n % 2 === 0;
+        const G = f32(k, a, n % 3, own);
+        const cp = f32(k, cPrev, 1, !own);
+        const c = f32(k, new Float64Array(B * H), 2, own);
+        const tc = f32(k, new Float64Array(B * H), 0, own);
+        const h = f32(k, new Float64Array(B * H), 3, !own);
+        k.lstmForward(G, cp, c, tc, h, B, H);
+        const fwdTol = (w: Float64Array) => (i: number) => 1e-6 * (1 + Math.abs(w[i]));
+        expectClose(`lstmForward gates B=${B} H=${H}`, G, G64, fwdTol(G64));
+        expectClose(`lstmForward c B=${B} H=${H}`, c, c64, fwdTol(c64));
+        expectClose(`lstmForward tanh(c) B=${B} H=${H}`, tc, tc64, fwdTol(tc64));
+        expectClose(`lstmForward h B=${B} H=${H}`, h, h64, fwdTol(h64));
+
+        // backward from float32 activations, the same inputs on both sides
+        const Gs = Float64Array.from(G);
+        const tcs = Float64Array.from(tc);
+        const dh = randArray(rng, B * H);
+        const dc0 = randArray(rng, B * H);
+        const dG64 = new Float64Array(B * 4 * H);
+        const dc64 = new Float64Array(dc0);
+        ref.lstmBackward(dG64, Gs, cPrev, tcs, dh, dc64, B, H);
+        const mag = new Float64Array(B * 4 * H); // |terms| of each dJ/da
+        const magC = new Float64Array(B * H);
+        for (let b = 0; b < B; b++) {
+          for (let j = 0; j < H; j++) {
+            const r = b * 4 * H;
+            const s = b * H + j;
+            const [i, f, g, o] = [Gs[r + j], Gs[r + H + j], Gs[r + 2 * H + j], Gs[r + 3 * H + j]];
+            const md = Math.abs(dc0[s]) + Math.abs(dh[s] * o * (1 - tcs[s] * tcs[s]));
+            mag[r + j] = md * Math.abs(g) * i * (1 - i);
+            mag[r + H + j] = md * Math.abs(cPrev[s]) * f * (1 - f);
+            mag[r + 2 * H + j] = md * i * (1 - g * g);
+            mag[r + 3 * H + j] = Math.abs(dh[s] * tcs[s]) * o * (1 - o);
+            magC[s] = md * f;
+          }
+        }
+        const dG = f32(k, new Float64Array(B * 4 * H), 1, own);
+        const dc = f32(k, dc0, 2, !own);
+        k.lstmBackward(dG, f32(k, Gs, 0, own), f32(k, cPrev, 1, own), f32(k, tcs, 2, !own), f32(k, dh, 3, own), dc, B, H);
+        expectClose(`lstmBackward dG B=${B} H=${H}`, dG, dG64, (i) => 2e-6 * mag[i] + 1e-38);
+        expectClose(`lstmBackward dc B=${B} H=${H}`, dc, dc64, (i) => 2e-6 * magC[i] + 1e-38);
+        n++;
+      }
+    });
+
     it('Float64Array arguments give the reference result exactly (gradient checks)', () => {
       const rng = new Rng(99);
       const A = randArray(rng, 5 * 7);
@@ -476,7 +553,7 @@ describe('wasm backend specifics', () => {
         assert.ok(Object.is(r1, r2), `${build} ${what}: 1 thread ${r1}, 2 threads ${r2}`);
         for (let i = 0; i < a1.length; i++) sameBits(`${build} ${what} (array ${i})`, a1[i], a2[i]);
       };
-      for (const [M, N, K] of [[150, 2061, 259], [701, 13, 257], [700, 40, 129]]) {
+      for (const [M, N, K] of [[150, 2061, 259], [701, 13, 257], [700, 40, 129], [20, 803, 200]]) {
         for (const [ta, tb] of LAYOUTS) {
           for (const beta of [0, 1] as const) {
             both(`gemm ${M}×${N}×${K} ${ta} ${tb} beta=${beta}`, [randArray(rng, M * N), randArray(rng, M * K), randArray(rng, K * N)],

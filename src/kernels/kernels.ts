@@ -40,6 +40,24 @@ export interface Kernels {
     transA: boolean, transB: boolean, beta: 0 | 1,
   ): void;
 
+  /** out[C,R] = x[R,C]ᵀ; out and x do not overlap. */
+  transpose(out: Arr, x: Arr, R: number, C: number): void;
+
+  /**
+   * One LSTM step's gates over B rows (torch.nn.LSTM gate order i, f, g, o; H hidden):
+   * G [B,4H] holds the pre-activations a and is overwritten with i = σ(a_i), f = σ(a_f),
+   * g = tanh(a_g), o = σ(a_o); then c = f⊙cPrev + i⊙g, tc = tanh(c), h = o⊙tc, each [B,H].
+   */
+  lstmForward(G: Arr, cPrev: Arr, c: Arr, tc: Arr, h: Arr, B: number, H: number): void;
+
+  /**
+   * The same step backward, from the activations G [B,4H], cPrev and tc [B,H] and dh = dJ/dh(t)
+   * [B,H]; dc [B,H] holds dJ/dc(t) from step t+1 and is overwritten with dJ/dc(t-1):
+   * dc' = dc + dh⊙o⊙(1-tc²); da_i = dc'⊙g⊙i(1-i); da_f = dc'⊙cPrev⊙f(1-f);
+   * da_g = dc'⊙i⊙(1-g²); da_o = dh⊙tc⊙o(1-o); dc ← dc'⊙f. Writes dG [B,4H] = dJ/da.
+   */
+  lstmBackward(dG: Arr, G: Arr, cPrev: Arr, tc: Arr, dh: Arr, dc: Arr, B: number, H: number): void;
+
   /** Y[R,C] += b[C] broadcast over rows. */
   addBias(Y: Arr, b: Arr, R: number, C: number): void;
 

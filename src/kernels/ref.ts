@@ -5,6 +5,8 @@
 
 import type { Activation, Arr, Kernels } from './kernels.js';
 
+const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
+
 /** C[M,N] = beta*C + op(A)·op(B) — see Kernels.gemm. */
 export function gemmRef(
   C: Arr, A: Arr, B: Arr,
@@ -147,6 +149,48 @@ export class RefKernels implements Kernels {
 
   softmaxXent(logits: Arr, targets: Int32Array, R: number, C: number, grad: boolean, scale: number, logProbs?: Float64Array): number {
     return softmaxXentRef(logits, targets, R, C, grad, scale, logProbs);
+  }
+
+  transpose(out: Arr, x: Arr, R: number, C: number): void {
+    for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) out[c * R + r] = x[r * C + c];
+  }
+
+  lstmForward(G: Arr, cPrev: Arr, c: Arr, tc: Arr, h: Arr, B: number, H: number): void {
+    for (let b = 0; b < B; b++) {
+      const r = b * 4 * H;
+      for (let j = 0; j < H; j++) {
+        const i = (G[r + j] = sigmoid(G[r + j]));
+        const f = (G[r + H + j] = sigmoid(G[r + H + j]));
+        const g = (G[r + 2 * H + j] = Math.tanh(G[r + 2 * H + j]));
+        const o = (G[r + 3 * H + j] = sigmoid(G[r + 3 * H + j]));
+        const s = b * H + j;
+        const cs = f * cPrev[s] + i * g;
+        c[s] = cs;
+        const th = (tc[s] = Math.tanh(cs));
+        h[s] = o * th;
+      }
+    }
+  }
+
+  lstmBackward(dG: Arr, G: Arr, cPrev: Arr, tc: Arr, dh: Arr, dc: Arr, B: number, H: number): void {
+    for (let b = 0; b < B; b++) {
+      const r = b * 4 * H;
+      for (let j = 0; j < H; j++) {
+        const i = G[r + j];
+        const f = G[r + H + j];
+        const g = G[r + 2 * H + j];
+        const o = G[r + 3 * H + j];
+        const s = b * H + j;
+        const th = tc[s];
+        const d = dh[s];
+        const dct = dc[s] + d * o * ((1 - th) * (1 + th)); // 1 - x² without cancellation as |x| → 1
+        dG[r + j] = dct * g * i * (1 - i);
+        dG[r + H + j] = dct * cPrev[s] * f * (1 - f);
+        dG[r + 2 * H + j] = dct * i * ((1 - g) * (1 + g));
+        dG[r + 3 * H + j] = d * th * o * (1 - o);
+        dc[s] = dct * f;
+      }
+    }
   }
 
   gatherRows(out: Arr, table: Arr, ids: Int32Array, R: number, C: number): void {

@@ -39,6 +39,9 @@ export interface WasmExports {
   ): void;
   expF32(y: number, x: number, n: number): void;
   softmaxXentF32(logits: number, targets: number, lp: number, r0: number, r1: number, C: number, grad: number, scale: number): void;
+  transposeF32(out: number, x: number, R: number, C: number): void;
+  lstmForwardF32(G: number, cPrev: number, c: number, tc: number, h: number, B: number, H: number): void;
+  lstmBackwardF32(dG: number, G: number, cPrev: number, tc: number, dh: number, dc: number, B: number, H: number): void;
   actForwardF32(y: number, x: number, n: number, act: number): void;
   actBackwardF32(dx: number, y: number, dy: number, n: number, act: number): void;
   addBiasF32(Y: number, b: number, R: number, C: number, ld: number): void;

@@ -522,6 +522,61 @@ export class WasmKernels implements Kernels {
     }
   }
 
+  transpose(out: Arr, x: Arr, R: number, C: number): void {
+    if (out instanceof Float64Array || x instanceof Float64Array) return this.ref.transpose(out, x, R, C);
+    if (R <= 0 || C <= 0) return;
+    const mark = this.top;
+    try {
+      const px = this.in(x, R * C);
+      const po = this.out(out, R * C, false);
+      this.ex.transposeF32(po, px, R, C);
+      this.flush();
+    } finally {
+      this.release(mark);
+    }
+  }
+
+  lstmForward(G: Arr, cPrev: Arr, c: Arr, tc: Arr, h: Arr, B: number, H: number): void {
+    if (G instanceof Float64Array || cPrev instanceof Float64Array || c instanceof Float64Array || tc instanceof Float64Array || h instanceof Float64Array) {
+      return this.ref.lstmForward(G, cPrev, c, tc, h, B, H);
+    }
+    if (B <= 0 || H <= 0) return;
+    const n = B * H;
+    const mark = this.top;
+    try {
+      const pg = this.out(G, 4 * n, true);
+      const pp = this.in(cPrev, n);
+      const pc = this.out(c, n, false);
+      const pt = this.out(tc, n, false);
+      const ph = this.out(h, n, false);
+      this.ex.lstmForwardF32(pg, pp, pc, pt, ph, B, H);
+      this.flush();
+    } finally {
+      this.release(mark);
+    }
+  }
+
+  lstmBackward(dG: Arr, G: Arr, cPrev: Arr, tc: Arr, dh: Arr, dc: Arr, B: number, H: number): void {
+    if (dG instanceof Float64Array || G instanceof Float64Array || cPrev instanceof Float64Array || tc instanceof Float64Array || dh instanceof Float64Array || dc instanceof Float64Array) {
+      return this.ref.lstmBackward(dG, G, cPrev, tc, dh, dc, B, H);
+    }
+    if (B <= 0 || H <= 0) return;
+    const n = B * H;
+    const mark = this.top;
+    try {
+      const pd = this.out(dG, 4 * n, false);
+      const pg = this.in(G, 4 * n);
+      const pp = this.in(cPrev, n);
+      const pt = this.in(tc, n);
+      const ph = this.in(dh, n);
+      const pc = this.out(dc, n, true);
+      this.ex.lstmBackwardF32(pd, pg, pp, pt, ph, pc, B, H);
+      this.flush();
+    } finally {
+      this.release(mark);
+    }
+  }
+
   gatherRows(out: Arr, table: Arr, ids: Int32Array, R: number, C: number): void {
     if (out instanceof Float64Array || table instanceof Float64Array) return this.ref.gatherRows(out, table, ids, R, C);
     if (R <= 0 || C <= 0) return;

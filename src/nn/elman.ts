@@ -22,6 +22,8 @@ export interface ElmanCache {
   X: Arr;
   /** Hidden states [(T+1)·B, H]: block 0 is h(0) (carried in), block t+1 is h(t+1). */
   Hs: Arr;
+  /** W_hᵀ [H, H], refreshed by each forward: the per-step product reads it in place. */
+  WhT: Arr;
 }
 
 export function elmanSpecs(l: number, I: number, H: number): ParamSpec[] {
@@ -49,11 +51,12 @@ export function elmanForward(
   k.gemm(out, X, w.W_e, T * B, H, I, false, true, 0);
   k.addBias(out, w.b_e, T * B, H);
   k.addBias(out, w.b_h, T * B, H);
+  k.transpose(cache.WhT, w.W_h, H, H);
   for (let t = 0; t < T; t++) {
     const hPrev = Hs.subarray(t * B * H, (t + 1) * B * H);
     const a = Hs.subarray((t + 1) * B * H, (t + 2) * B * H);
-    // a(t) += W_h h(t-1):  a [B, H] += hPrev [B, H] · W_hᵀ
-    k.gemm(a, hPrev, w.W_h, B, H, H, false, true, 1);
+    // a(t) += W_h h(t-1):  a [B, H] += hPrev [B, H] · W_hᵀ [H, H]
+    k.gemm(a, hPrev, cache.WhT, B, H, H, false, false, 1);
     // h(t) = act(a(t)), in place
     k.actForward(a, a, B * H, act);
   }
@@ -118,7 +121,7 @@ export class ElmanLayer implements UnboundLayer {
   }
 
   newCache(alloc: Alloc, rows: number, batch: number): ElmanCache {
-    return { X: alloc(0), Hs: alloc((rows + batch) * this.H) };
+    return { X: alloc(0), Hs: alloc((rows + batch) * this.H), WhT: alloc(this.H * this.H) };
   }
 
   forward(k: Kernels, cache: ElmanCache, X: Arr, state: Arr, T: number, B: number): Arr {

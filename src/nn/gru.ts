@@ -28,6 +28,8 @@ export interface GruCache {
   /** Backward scratch: dJ/d(input part) and dJ/d(recurrent part), [N, 3H] each. */
   dGi: Arr;
   dGh: Arr;
+  /** W_hhᵀ [H, 3H], refreshed by each forward: the per-step product reads it in place. */
+  WhhT: Arr;
 }
 
 const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
@@ -59,7 +61,7 @@ export class GruLayer implements UnboundLayer {
     const H = this.H;
     return {
       X: alloc(0), Gi: alloc(rows * 3 * H), Gh: alloc(rows * 3 * H), Hs: alloc((rows + batch) * H),
-      dGi: alloc(rows * 3 * H), dGh: alloc(rows * 3 * H),
+      dGi: alloc(rows * 3 * H), dGh: alloc(rows * 3 * H), WhhT: alloc(3 * H * H),
     };
   }
 
@@ -74,13 +76,14 @@ export class GruLayer implements UnboundLayer {
     // Input part for all t at once: Gi [N, 3H] = X [N, I] · W_ihᵀ + b_ih
     k.gemm(Gi, X, w.W_ih, N, H3, I, false, true, 0);
     k.addBias(Gi, w.b_ih, N, H3);
+    k.transpose(cache.WhhT, w.W_hh, H3, H);
     for (let t = 0; t < T; t++) {
       const h0 = t * B * H; // h(t-1) block
       const hPrev = Hs.subarray(h0, h0 + B * H);
       const Git = Gi.subarray(t * B * H3, (t + 1) * B * H3);
       const Ght = Gh.subarray(t * B * H3, (t + 1) * B * H3);
-      // Recurrent part: Ght [B, 3H] = hPrev [B, H] · W_hhᵀ + b_hh
-      k.gemm(Ght, hPrev, w.W_hh, B, H3, H, false, true, 0);
+      // Recurrent part: Ght [B, 3H] = hPrev [B, H] · W_hhᵀ [H, 3H] + b_hh
+      k.gemm(Ght, hPrev, cache.WhhT, B, H3, H, false, false, 0);
       k.addBias(Ght, w.b_hh, B, H3);
       for (let b = 0; b < B; b++) {
         const q = b * H3;

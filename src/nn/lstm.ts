@@ -30,9 +30,9 @@ export interface LstmCache {
   /** Backward scratch: dJ/da [N, 4H] and the carried dJ/dc [B, H]. */
   dG: Arr;
   dc: Arr;
+  /** W_hhᵀ [H, 4H], refreshed by each forward: the per-step product reads it in place. */
+  WhhT: Arr;
 }
-
-const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
 
 export class LstmLayer implements UnboundLayer {
   readonly stateWidth: number;
@@ -62,7 +62,7 @@ export class LstmLayer implements UnboundLayer {
     const H = this.H;
     return {
       X: alloc(0), G: alloc(rows * 4 * H), Hs: alloc((rows + batch) * H), Cs: alloc((rows + batch) * H), tC: alloc(rows * H),
-      dG: alloc(rows * 4 * H), dc: alloc(batch * H),
+      dG: alloc(rows * 4 * H), dc: alloc(batch * H), WhhT: alloc(4 * H * H),
     };
   }
 
@@ -79,29 +79,15 @@ export class LstmLayer implements UnboundLayer {
     k.gemm(G, X, w.W_ih, N, H4, I, false, true, 0);
     k.addBias(G, w.b_ih, N, H4);
     k.addBias(G, w.b_hh, N, H4);
+    k.transpose(cache.WhhT, w.W_hh, H4, H);
     for (let t = 0; t < T; t++) {
-      const hPrev = Hs.subarray(t * B * H, (t + 1) * B * H);
-      const Gt = G.subarray(t * B * H4, (t + 1) * B * H4);
-      // a(t) += W_hh h(t-1):  Gt [B, 4H] += hPrev [B, H] · W_hhᵀ
-      k.gemm(Gt, hPrev, w.W_hh, B, H4, H, false, true, 1);
       const c0 = t * B * H; // c(t-1), h(t-1) block
       const c1 = (t + 1) * B * H; // c(t), h(t) block
-      for (let b = 0; b < B; b++) {
-        const gr = b * H4;
-        for (let j = 0; j < H; j++) {
-          // i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o), kept in place of a
-          const i = (Gt[gr + j] = sigmoid(Gt[gr + j]));
-          const f = (Gt[gr + H + j] = sigmoid(Gt[gr + H + j]));
-          const g = (Gt[gr + 2 * H + j] = Math.tanh(Gt[gr + 2 * H + j]));
-          const o = (Gt[gr + 3 * H + j] = sigmoid(Gt[gr + 3 * H + j]));
-          // c(t) = f ⊙ c(t-1) + i ⊙ g;  h(t) = o ⊙ tanh(c(t))
-          const c = f * Cs[c0 + b * H + j] + i * g;
-          Cs[c1 + b * H + j] = c;
-          const th = Math.tanh(c);
-          tC[c0 + b * H + j] = th;
-          Hs[c1 + b * H + j] = o * th;
-        }
-      }
+      const Gt = G.subarray(t * B * H4, (t + 1) * B * H4);
+      // a(t) += W_hh h(t-1):  Gt [B, 4H] += hPrev [B, H] · W_hhᵀ [H, 4H]
+      k.gemm(Gt, Hs.subarray(c0, c1), cache.WhhT, B, H4, H, false, false, 1);
+      // i, f, g, o = σ, σ, tanh, σ of a (kept in G); c(t) = f ⊙ c(t-1) + i ⊙ g; h(t) = o ⊙ tanh(c(t))
+      k.lstmForward(Gt, Cs.subarray(c0, c1), Cs.subarray(c1, c1 + B * H), tC.subarray(c0, c1), Hs.subarray(c1, c1 + B * H), B, H);
     }
     state.set(Hs.subarray(T * B * H, (T + 1) * B * H), 0);
     state.set(Cs.subarray(T * B * H, (T + 1) * B * H), B * H);
@@ -119,25 +105,8 @@ export class LstmLayer implements UnboundLayer {
       const Gt = G.subarray(t * B * H4, (t + 1) * B * H4);
       const dGt = dG.subarray(t * B * H4, (t + 1) * B * H4);
       const c0 = t * B * H;
-      for (let b = 0; b < B; b++) {
-        const r = b * H4;
-        for (let j = 0; j < H; j++) {
-          const i = Gt[r + j];
-          const f = Gt[r + H + j];
-          const g = Gt[r + 2 * H + j];
-          const o = Gt[r + 3 * H + j];
-          const th = tC[c0 + b * H + j];
-          const dh = dH[c0 + b * H + j]; // dJ/dh(t), direct + recurrent
-          // h(t) = o ⊙ tanh(c(t)):  dc(t) += dh ⊙ o ⊙ (1 - tanh²(c(t)))
-          const dct = dc[b * H + j] + dh * o * (1 - th * th);
-          // c(t) = f ⊙ c(t-1) + i ⊙ g, and i, f, o = σ(a), g = tanh(a):
-          dGt[r + j] = dct * g * i * (1 - i); //              da_i = dc ⊙ g ⊙ σ'
-          dGt[r + H + j] = dct * Cs[c0 + b * H + j] * f * (1 - f); // da_f = dc ⊙ c(t-1) ⊙ σ'
-          dGt[r + 2 * H + j] = dct * i * (1 - g * g); //      da_g = dc ⊙ i ⊙ tanh'
-          dGt[r + 3 * H + j] = dh * th * o * (1 - o); //      da_o = dh ⊙ tanh(c) ⊙ σ'
-          dc[b * H + j] = dct * f; //                          dc(t-1) = dc(t) ⊙ f
-        }
-      }
+      // h(t) = o ⊙ tanh(c(t)), c(t) = f ⊙ c(t-1) + i ⊙ g, gates σ/tanh of a: dJ/da(t), and dc ← dJ/dc(t-1)
+      k.lstmBackward(dGt, Gt, Cs.subarray(c0, c0 + B * H), tC.subarray(c0, c0 + B * H), dH.subarray(c0, c0 + B * H), dc, B, H);
       if (t > 0) {
         // a(t) = ... + W_hh h(t-1):  dh(t-1) [B, H] += da(t) [B, 4H] · W_hh [4H, H]
         k.gemm(dH.subarray((t - 1) * B * H, t * B * H), dGt, w.W_hh, B, H, H4, false, false, 1);
