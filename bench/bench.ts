@@ -1,7 +1,8 @@
 // `npm run bench`: one run, side by side —
 //   1. GEMM GFLOP/s for the output-layer shape 700×200×10000 in each layout (bench/gemm.ts);
 //   2. training and exact-evaluation tokens/s and peak RSS for E=H=200, V=10k, B=20, T=35, full
-//      softmax, sigmoid and tanh, on the reference and the wasm backend (1 and all threads),
+//      softmax, sigmoid and tanh, on the reference and the wasm backend (1 and all threads), and
+//      wasm with the OpenBLAS GEMM when the optional native addon is built,
 //      each configuration in its own process (bench/model-bench.ts), the median of repeats;
 //   3. the same model in PyTorch when Debian's python3-torch is installed (bench/torch_rnn.py),
 //      with its best settings on this machine, and our ratio to it.
@@ -77,12 +78,17 @@ async function main(): Promise<void> {
 
   console.log('== Training and evaluation, E=H=200, V=10000, B=20, T=35, full softmax, SGD + clip ==');
   const worker = here('./model-bench.js');
+  const nativeBuilt = existsSync(here('../../native/build/Release/rnnlm_blas.node'));
   const results: Array<(Measure & { label: string; runs: number }) | string> = [];
   for (const cell of ['sigmoid', 'tanh']) {
     results.push(repeat(`ref ${cell}`, 1, () => runChild(process.execPath, [worker, 'ref', cell, '1', '2', '2000'])));
     results.push(repeat(`wasm ${cell}, 1 thread`, REPEATS, () => runChild(process.execPath, [worker, 'wasm', cell, '1', '20', '20000'])));
     results.push(repeat(`wasm ${cell}, ${cores} threads`, REPEATS, () => runChild(process.execPath, [worker, 'wasm', cell, String(cores), '20', '20000'])));
+    if (nativeBuilt) {
+      results.push(repeat(`openblas ${cell}, ${cores} threads`, REPEATS, () => runChild(process.execPath, [worker, 'openblas', cell, String(cores), '20', '20000'])));
+    }
   }
+  if (!nativeBuilt) console.log('(OpenBLAS GEMM rows skipped: the native addon is not built; `npm run build:native` with libopenblas-dev)');
   const py = findTorchPython();
   let torch: (Measure & { label: string; runs: number }) | string | null = null;
   if (py) {
@@ -107,6 +113,7 @@ async function main(): Promise<void> {
   }
   const flopPerToken = 2 * 3 * (200 * 10000 + 2 * 200 * 200); // fwd + 2 bwd products per weight
   const best = results.filter((r): r is Measure & { label: string; runs: number } => typeof r !== 'string' && r.backend.startsWith('wasm'));
+  // (the best of ours; the flop count is the products alone)
   if (best.length) {
     const top = best.reduce((a, b) => (a.train_tokens_per_s > b.train_tokens_per_s ? a : b));
     console.log(`\nbest training: ${top.label}, ${Math.round(top.train_tokens_per_s)} tok/s ≈ ${(top.train_tokens_per_s * flopPerToken / 1e9).toFixed(1)} GFLOP/s of matrix products`);

@@ -3,7 +3,7 @@
 // single-stream evaluation tokens/s, on synthetic token ids (speed does not depend on the text).
 // Prints one JSON line. Usage: node dist/bench/model-bench.js BACKEND CELL THREADS TRAIN_STEPS EVAL_TOKENS
 
-import { createKernels } from '../src/kernels/select.js';
+import { createKernels, type Backend } from '../src/kernels/select.js';
 import { makeConfig, type Cell } from '../src/nn/config.js';
 import { RnnLM } from '../src/nn/model.js';
 import { Rng } from '../src/rng.js';
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const [backend = 'wasm', cell = 'tanh', threadsArg = '0', stepsArg = '20', evalArg = '20000'] = process.argv.slice(2);
   const { V, E, H, B, T } = BENCH_CONFIG;
   const threads = Number(threadsArg) || undefined;
-  const k = await createKernels({ backend: backend as 'wasm' | 'ref', threads });
+  const k = await createKernels({ backend: backend as Backend, threads });
   const model = new RnnLM(makeConfig({ vocabSize: V, embed: E, hidden: H, cell: cell as Cell }), k);
   model.init(new Rng(1));
   const rng = new Rng(2);

@@ -1,5 +1,6 @@
 // One numeric suite for every kernel backend: the reference in float32, and the wasm backend
-// (plain SIMD and relaxed-SIMD builds, 1 and 2 threads) against the reference computed in
+// (plain SIMD and relaxed-SIMD builds, 1 and 2 threads; with the OpenBLAS GEMM where the native
+// addon is built) against the reference computed in
 // float64 from the same float32 inputs. Sizes hit vector tails, tile edges, cache-block edges
 // and the thread splits; inputs are seeded; arrays are taken both from the backend's own memory
 // (kernels.alloc) and from plain Float32Arrays, at odd offsets. A backend that cannot load is
@@ -14,6 +15,7 @@ import type { Activation, Kernels } from '../src/kernels/kernels.js';
 import { gemmRef, RefKernels } from '../src/kernels/ref.js';
 import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm.js';
 import { nodePlatform } from '../src/kernels/loader-node.js';
+import { loadNativeGemm } from '../src/kernels/native.js';
 import { createKernels } from '../src/kernels/select.js';
 import { Rng } from '../src/rng.js';
 
@@ -42,6 +44,16 @@ for (const relaxed of [false, true]) {
       backends.push({ label, skip: reason });
     }
   }
+}
+
+// The optional native GEMM (native/, `npm run build:native`): every GEMM goes to OpenBLAS.
+try {
+  const nativeGemm = loadNativeGemm(2);
+  backends.push({ label: `wasm + OpenBLAS GEMM, 2 threads (${nativeGemm.info})`, kernels: await createWasmKernels(nodePlatform, { threads: 2, nativeGemm }) });
+} catch (err) {
+  const reason = (err as Error).message;
+  console.log(`# skipping backend "wasm + OpenBLAS GEMM": ${reason}`);
+  backends.push({ label: 'wasm + OpenBLAS GEMM', skip: reason });
 }
 
 after(() => {
@@ -608,16 +620,30 @@ describe('wasm backend specifics', () => {
     assert.ok(a.every((v) => v === 0));
   });
 
-  it('createKernels: ref, wasm and auto name what they chose', async () => {
+  it('createKernels: ref, wasm, openblas and auto name what they chose', async () => {
     const r = await createKernels({ backend: 'ref' });
     assert.equal(r.name, 'ref');
-    const a = await createKernels({ backend: 'auto', threads: 1 });
+    let nativeBuilt = true;
     try {
-      if (builds.length > 0) assert.match(a.name, /^wasm-simd(\+fma)?, 1 thread$/);
-      else assert.equal(a.name, 'ref');
+      loadNativeGemm(1);
+    } catch {
+      nativeBuilt = false;
+    }
+    const a = await createKernels({ backend: 'auto', threads: 1 });
+    const w = await createKernels({ backend: 'wasm', threads: 1 });
+    try {
+      if (builds.length > 0) {
+        // auto takes the OpenBLAS GEMM when the addon is built; 'wasm' never does
+        assert.match(a.name, nativeBuilt ? /^wasm-simd(\+fma)? \+ OpenBLAS GEMM, 1 thread$/ : /^wasm-simd(\+fma)?, 1 thread$/);
+        assert.match(w.name, /^wasm-simd(\+fma)?, 1 thread$/);
+      } else {
+        assert.equal(a.name, 'ref');
+      }
     } finally {
       a.dispose();
+      w.dispose();
     }
-    await assert.rejects(createKernels({ backend: 'nope' as 'ref' }), /one of auto, ref, wasm/);
+    if (!nativeBuilt) await assert.rejects(createKernels({ backend: 'openblas' }), /npm run build:native/);
+    await assert.rejects(createKernels({ backend: 'nope' as 'ref' }), /one of auto, ref, wasm, openblas/);
   });
 });

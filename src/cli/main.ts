@@ -51,10 +51,10 @@ export function finite() {
 }
 
 const backendOption = (): Option =>
-  new Option('--backend <name>', 'numeric backend: auto (fastest available), wasm, or ref (plain TypeScript reference)')
-    .choices(['auto', 'wasm', 'ref'])
+  new Option('--backend <name>', 'numeric backend: auto (fastest available), wasm, openblas (wasm with the system OpenBLAS GEMM; needs `npm run build:native`), or ref (plain TypeScript reference)')
+    .choices(['auto', 'wasm', 'openblas', 'ref'])
     .default('auto');
-const threadsOption = (): Option => new Option('--threads <n>', 'worker threads for the wasm backend (default: available cores)').argParser(int(1, 256));
+const threadsOption = (): Option => new Option('--threads <n>', 'threads for the wasm backend and OpenBLAS (default: available cores)').argParser(int(1, 256));
 
 export function buildProgram(): Command {
   const program = new Command('rnnlm')

@@ -18,6 +18,7 @@
 // the main thread (thresholds below): a wake-up round trip costs ~16 µs.
 
 import type { Activation, Arr, Kernels } from './kernels.js';
+import type { NativeGemm } from './native.js';
 import { gemmRef, RefKernels, softmaxXentRef } from './ref.js';
 import {
   CTRL_BYTES, CTRL_INTS, ERROR, ERROR_OP, GEN, GemmSplit, JOB_WORDS, NEXT, Op, PENDING, QUIT, runJob, wasmApi,
@@ -47,6 +48,11 @@ export interface WasmKernelsOptions {
   threads?: number;
   /** Use the relaxed-simd (FMA) build; default: when the runtime supports it. */
   relaxed?: boolean;
+  /**
+   * Node only: a native GEMM (native.ts, OpenBLAS) that takes every float32 GEMM on this
+   * memory; the other kernels stay in wasm.
+   */
+  nativeGemm?: NativeGemm;
 }
 
 const PAGE_BYTES = 65536;
@@ -94,7 +100,7 @@ export async function createWasmKernels(platform: WasmPlatform, opts: WasmKernel
   const module = await platform.compile(relaxed);
   const memory = new wasmApi.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
   const instance = await wasmApi.instantiate(module, { env: { memory } });
-  const kernels = new WasmKernels(instance.exports as unknown as WasmExports, memory, relaxed, threads);
+  const kernels = new WasmKernels(instance.exports as unknown as WasmExports, memory, relaxed, threads, opts.nativeGemm);
   try {
     const started = await Promise.allSettled(
       Array.from({ length: threads - 1 }, (_, i) =>
@@ -123,6 +129,8 @@ export class WasmKernels implements Kernels {
   private readonly memory: WasmMemory;
   private readonly ref = new RefKernels();
   private threads: number;
+  /** The native GEMM that replaces the wasm one, if given. */
+  private readonly native: NativeGemm | null;
   private readonly mr: number;
   private readonly sumsqChunk: number;
   /** Every buffer object memory.buffer has returned (a shared memory's grow makes a new one). */
@@ -146,8 +154,10 @@ export class WasmKernels implements Kernels {
   private readonly backLens: number[] = [];
   private disposed = false;
 
-  constructor(ex: WasmExports, memory: WasmMemory, relaxed: boolean, threads: number) {
+  constructor(ex: WasmExports, memory: WasmMemory, relaxed: boolean, threads: number, nativeGemm?: NativeGemm) {
     this.ex = ex;
+    this.native = nativeGemm ?? null;
+    this.native?.bind(memory.buffer as SharedArrayBuffer);
     this.memory = memory;
     this.relaxed = relaxed;
     this.threads = threads;
@@ -160,7 +170,7 @@ export class WasmKernels implements Kernels {
     this.jobs = new Float64Array(this.buffer, this.ctrlOffset + CTRL_BYTES, threads * JOB_WORDS);
     const scratch = ex.gemmScratchBytes();
     for (let t = 0; t < threads; t++) this.gemmScratch.push(this.reserve(scratch, 64));
-    this.name = `wasm-simd${relaxed ? '+fma' : ''}, ${threads} thread${threads === 1 ? '' : 's'}`;
+    this.name = `wasm-simd${relaxed ? '+fma' : ''}${this.native ? ' + OpenBLAS GEMM' : ''}, ${threads} thread${threads === 1 ? '' : 's'}`;
   }
 
   /** Stop the workers (Kernels.dispose); later calls run on the main thread alone. Idempotent. */
@@ -388,6 +398,10 @@ export class WasmKernels implements Kernels {
    * into about CHUNKS_PER_THREAD chunks per thread of whole tiles, taken dynamically.
    */
   private gemmPtr(pc: number, pa: number, pb: number, M: number, N: number, K: number, transA: boolean, transB: boolean, beta: 0 | 1): void {
+    if (this.native) {
+      this.native.sgemm(pc, pa, pb, N, transA ? M : K, transB ? K : N, M, N, K, transA ? 1 : 0, transB ? 1 : 0, beta);
+      return;
+    }
     const T = this.threadsFor(2 * M * N * K, GEMM_MT_FLOPS);
     let split = GemmSplit.None;
     let chunk = 0;

@@ -1,0 +1,50 @@
+// The optional native GEMM: cblas_sgemm from the system OpenBLAS through a small Node addon
+// (native/blas.cc, built by `npm run build:native` where libopenblas-dev is installed). It works
+// on the wasm backend's shared memory in place, so the wasm backend keeps every other kernel and
+// hands it the GEMMs (the training and evaluation hot spot: the output layer's three products).
+// Node only; the browser and a machine without the addon use the wasm GEMM.
+
+import { createRequire } from 'node:module';
+
+/** The addon's exports (native/blas.cc); offsets are bytes into the bound memory. */
+interface Addon {
+  setMemory(sab: SharedArrayBuffer): void;
+  sgemm(
+    C: number, A: number, B: number, ldc: number, lda: number, ldb: number,
+    M: number, N: number, K: number, transA: number, transB: number, beta: number,
+  ): void;
+  setThreads(n: number): void;
+  info(): string;
+}
+
+export interface NativeGemm {
+  /** e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64; threads 2". */
+  readonly info: string;
+  /** Work on this shared memory from now on (the wasm backend's). */
+  bind(sab: SharedArrayBuffer): void;
+  /** C = beta·C + op(A)·op(B), row-major, byte offsets and row strides in elements. */
+  sgemm: Addon['sgemm'];
+}
+
+/** Where `npm run build:native` leaves the addon, relative to this file (dist/src/kernels/). */
+const ADDON_PATH = '../../../native/build/Release/rnnlm_blas.node';
+
+/**
+ * Load the addon and give OpenBLAS `threads` threads. Throws with the reason when it is not
+ * built or cannot load (e.g. libopenblas missing at run time).
+ */
+export function loadNativeGemm(threads: number): NativeGemm {
+  // OpenBLAS's idle threads busy-wait for 2^28 cycles by default, stealing the cores that the
+  // wasm worker threads need between GEMMs; 2^8 makes them sleep almost at once. Read when the
+  // library loads, so it is set first (unless the user set it).
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '8';
+  const require = createRequire(import.meta.url);
+  let addon: Addon;
+  try {
+    addon = require(ADDON_PATH) as Addon;
+  } catch (err) {
+    throw new Error(`native OpenBLAS GEMM is not available (run \`npm run build:native\` with libopenblas-dev installed): ${(err as Error).message.split('\n')[0]}`);
+  }
+  addon.setThreads(threads);
+  return { info: addon.info(), bind: (sab) => addon.setMemory(sab), sgemm: addon.sgemm };
+}
