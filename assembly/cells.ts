@@ -1,4 +1,4 @@
-// Per-step kernels of the recurrent cells, and the transpose that lets the per-step GEMM read
+// Per-step kernels of the recurrent cells (LSTM, GRU), and the transpose that lets the per-step GEMM read
 // W_hhᵀ in place (gemm.ts: DIRECT_B_MAX_M). Legend: B rows (streams), H hidden width; gate
 // blocks of an LSTM row are i, f, g, o (torch.nn.LSTM order), each H wide. Pointers are byte
 // offsets; nothing allocates. Tails go through the same lane arithmetic (loadPartial).
@@ -90,6 +90,67 @@ export function lstmBackwardF32(dG: usize, G: usize, cPrev: usize, tc: usize, dh
       st(d0 + 2 * hb + o4, f32x4.mul(f32x4.mul(dct, ig), oneMinusSq(gg)), n);
       st(d0 + 3 * hb + o4, f32x4.mul(f32x4.mul(dhv, th), f32x4.mul(og, f32x4.sub(one, og))), n);
       st(dc + s + o4, f32x4.mul(dct, fg), n);
+    }
+  }
+}
+
+/**
+ * GRU step, forward (torch.nn.GRU gate order r, z, n): Gi [B,3H] holds W_ih x + b_ih and Gh
+ * [B,3H] holds W_hh h(t-1) + b_hh. Gi is overwritten with r = σ(gi_r + gh_r),
+ * z = σ(gi_z + gh_z), n = tanh(gi_n + r⊙gh_n); h [B,H] = (1-z)⊙n + z⊙hPrev.
+ */
+export function gruForwardF32(Gi: usize, Gh: usize, hPrev: usize, h: usize, B: i32, H: i32): void {
+  const hb = <usize>H * 4;
+  for (let b = 0; b < B; b++) {
+    const gi = Gi + <usize>b * 3 * hb;
+    const gh = Gh + <usize>b * 3 * hb;
+    const s = <usize>b * hb;
+    for (let j = 0; j < H; j += 4) {
+      const n = min(4, H - j);
+      const o4 = <usize>j * 4;
+      const r = sigmoid4(f32x4.add(ld(gi + o4, n), ld(gh + o4, n)));
+      const z = sigmoid4(f32x4.add(ld(gi + hb + o4, n), ld(gh + hb + o4, n)));
+      const nn = tanh4(f32x4.add(ld(gi + 2 * hb + o4, n), f32x4.mul(r, ld(gh + 2 * hb + o4, n))));
+      st(gi + o4, r, n);
+      st(gi + hb + o4, z, n);
+      st(gi + 2 * hb + o4, nn, n);
+      st(h + s + o4, f32x4.add(f32x4.mul(f32x4.sub(f32x4.splat(1), z), nn), f32x4.mul(z, ld(hPrev + s + o4, n))), n);
+    }
+  }
+}
+
+/**
+ * GRU step, backward, from the gates Gi [B,3H] (r, z, n), Gh [B,3H] (its n block W_hn h + b_hn),
+ * hPrev and dh = dJ/dh(t) [B,H]: da_n = dh⊙(1-z)⊙(1-n²); da_r = da_n⊙gh_n⊙r(1-r);
+ * da_z = dh⊙(hPrev-n)⊙z(1-z). Writes dGi = [da_r, da_z, da_n] and dGh = [da_r, da_z, da_n⊙r]
+ * ([B,3H] each) and, when dhPrev ≠ 0, adds dh⊙z into dhPrev [B,H].
+ */
+export function gruBackwardF32(dGi: usize, dGh: usize, Gi: usize, Gh: usize, hPrev: usize, dh: usize, dhPrev: usize, B: i32, H: i32): void {
+  const hb = <usize>H * 4;
+  const one = f32x4.splat(1);
+  for (let b = 0; b < B; b++) {
+    const gi = Gi + <usize>b * 3 * hb;
+    const gh = Gh + <usize>b * 3 * hb;
+    const di = dGi + <usize>b * 3 * hb;
+    const dg = dGh + <usize>b * 3 * hb;
+    const s = <usize>b * hb;
+    for (let j = 0; j < H; j += 4) {
+      const n = min(4, H - j);
+      const o4 = <usize>j * 4;
+      const r = ld(gi + o4, n);
+      const z = ld(gi + hb + o4, n);
+      const nn = ld(gi + 2 * hb + o4, n);
+      const d = ld(dh + s + o4, n);
+      const dan = f32x4.mul(f32x4.mul(d, f32x4.sub(one, z)), oneMinusSq(nn));
+      const dar = f32x4.mul(f32x4.mul(dan, ld(gh + 2 * hb + o4, n)), f32x4.mul(r, f32x4.sub(one, r)));
+      const daz = f32x4.mul(f32x4.mul(d, f32x4.sub(ld(hPrev + s + o4, n), nn)), f32x4.mul(z, f32x4.sub(one, z)));
+      st(di + o4, dar, n);
+      st(di + hb + o4, daz, n);
+      st(di + 2 * hb + o4, dan, n);
+      st(dg + o4, dar, n);
+      st(dg + hb + o4, daz, n);
+      st(dg + 2 * hb + o4, f32x4.mul(dan, r), n);
+      if (dhPrev) st(dhPrev + s + o4, f32x4.add(ld(dhPrev + s + o4, n), f32x4.mul(d, z)), n);
     }
   }
 }

@@ -5,7 +5,7 @@
 export { gemmF32, gemmScratchBytes, gemmMR } from './gemm';
 export { expF32 } from './vmath';
 export { softmaxXentF32 } from './softmax';
-export { transposeF32, lstmForwardF32, lstmBackwardF32 } from './cells';
+export { transposeF32, lstmForwardF32, lstmBackwardF32, gruForwardF32, gruBackwardF32 } from './cells';
 export {
   actForwardF32, actBackwardF32, addBiasF32, sumRowsF32, gatherRowsF32, scatterAddRowsF32,
   sumSquaresF32, scaleF32, sgdF32, adagradF32, adamF32,

@@ -498,6 +498,65 @@ for (const backend of backends) {
       }
     });
 
+    it('gruForward / gruBackward: gates, state and their gradients against float64', () => {
+      // Forward: within 1e-6·(1 + |want|) (gates in [-1, 1], |h| ≤ max(|n|, |hPrev|)).
+      // Backward: each dJ/da within 2e-6 of the magnitude of its product of terms; dhPrev += dh⊙z likewise.
+      let n = 0;
+      for (const [B, H] of [[1, 1], [1, 3], [3, 5], [2, 17], [20, 67], [5, 200]]) {
+        const rng = new Rng(B * 777 + H);
+        const gi = randArray(rng, B * 3 * H, -3, 3);
+        const gh = randArray(rng, B * 3 * H, -3, 3);
+        const hPrev = randArray(rng, B * H);
+        const ref = new RefKernels();
+        const Gi64 = new Float64Array(gi);
+        const h64 = new Float64Array(B * H);
+        ref.gruForward(Gi64, gh, hPrev, h64, B, H);
+        const own = n % 2 === 0;
+        const Gi = f32(k, gi, n % 3, own);
+        const h = f32(k, new Float64Array(B * H), 1, !own);
+        k.gruForward(Gi, f32(k, gh, 2, !own), f32(k, hPrev, 0, own), h, B, H);
+        const fwdTol = (w: Float64Array) => (i: number) => 1e-6 * (1 + Math.abs(w[i]));
+        expectClose(`gruForward gates B=${B} H=${H}`, Gi, Gi64, fwdTol(Gi64));
+        expectClose(`gruForward h B=${B} H=${H}`, h, h64, fwdTol(h64));
+
+        const Gs = Float64Array.from(Gi); // backward from the float32 gates
+        const dh = randArray(rng, B * H);
+        const dp0 = randArray(rng, B * H);
+        const dGi64 = new Float64Array(B * 3 * H);
+        const dGh64 = new Float64Array(B * 3 * H);
+        const dp64 = new Float64Array(dp0);
+        ref.gruBackward(dGi64, dGh64, Gs, gh, hPrev, dh, dp64, B, H);
+        const magI = new Float64Array(B * 3 * H);
+        const magH = new Float64Array(B * 3 * H);
+        const magP = new Float64Array(B * H);
+        for (let b = 0; b < B; b++) {
+          for (let j = 0; j < H; j++) {
+            const q = b * 3 * H;
+            const s = b * H + j;
+            const [r, z, nn] = [Gs[q + j], Gs[q + H + j], Gs[q + 2 * H + j]];
+            const an = Math.abs(dh[s]) * (1 - z) * (1 - nn * nn);
+            magI[q + j] = magH[q + j] = an * Math.abs(gh[q + 2 * H + j]) * r * (1 - r);
+            magI[q + H + j] = magH[q + H + j] = Math.abs(dh[s]) * (Math.abs(hPrev[s]) + Math.abs(nn)) * z * (1 - z);
+            magI[q + 2 * H + j] = an;
+            magH[q + 2 * H + j] = an * r;
+            magP[s] = Math.abs(dp0[s]) + Math.abs(dh[s] * z);
+          }
+        }
+        const dGi = f32(k, new Float64Array(B * 3 * H), 1, own);
+        const dGh = f32(k, new Float64Array(B * 3 * H), 2, !own);
+        const dp = f32(k, dp0, 3, own);
+        k.gruBackward(dGi, dGh, f32(k, Gs, 0, own), f32(k, gh, 1, !own), f32(k, hPrev, 2, own), f32(k, dh, 0, !own), dp, B, H);
+        expectClose(`gruBackward dGi B=${B} H=${H}`, dGi, dGi64, (i) => 2e-6 * magI[i] + 1e-38);
+        expectClose(`gruBackward dGh B=${B} H=${H}`, dGh, dGh64, (i) => 2e-6 * magH[i] + 1e-38);
+        expectClose(`gruBackward dhPrev B=${B} H=${H}`, dp, dp64, (i) => 2e-6 * magP[i] + 1e-38);
+        // without dhPrev (the first step): the same gradients
+        const dGi2 = f32(k, new Float64Array(B * 3 * H), 0, own);
+        k.gruBackward(dGi2, f32(k, new Float64Array(B * 3 * H), 0, own), f32(k, Gs, 1, !own), f32(k, gh, 0, own), f32(k, hPrev, 1, !own), f32(k, dh, 2, own), null, B, H);
+        expectClose(`gruBackward (no dhPrev) dGi B=${B} H=${H}`, dGi2, dGi64, (i) => 2e-6 * magI[i] + 1e-38);
+        n++;
+      }
+    });
+
     it('Float64Array arguments give the reference result exactly (gradient checks)', () => {
       const rng = new Rng(99);
       const A = randArray(rng, 5 * 7);

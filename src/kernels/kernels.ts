@@ -58,6 +58,21 @@ export interface Kernels {
    */
   lstmBackward(dG: Arr, G: Arr, cPrev: Arr, tc: Arr, dh: Arr, dc: Arr, B: number, H: number): void;
 
+  /**
+   * One GRU step's gates over B rows (torch.nn.GRU gate order r, z, n): Gi [B,3H] holds
+   * W_ih x + b_ih and is overwritten with r = σ(gi_r + gh_r), z = σ(gi_z + gh_z),
+   * n = tanh(gi_n + r⊙gh_n), where Gh [B,3H] holds W_hh h(t-1) + b_hh; h [B,H] = (1-z)⊙n + z⊙hPrev.
+   */
+  gruForward(Gi: Arr, Gh: Arr, hPrev: Arr, h: Arr, B: number, H: number): void;
+
+  /**
+   * The same step backward, from the gates Gi (r, z, n), Gh, hPrev and dh = dJ/dh(t) [B,H]:
+   * da_n = dh⊙(1-z)⊙(1-n²), da_r = da_n⊙gh_n⊙r(1-r), da_z = dh⊙(hPrev-n)⊙z(1-z); writes
+   * dGi = [da_r, da_z, da_n] and dGh = [da_r, da_z, da_n⊙r] ([B,3H] each) and adds dh⊙z into
+   * dhPrev [B,H] when it is given (the direct path from h(t-1)).
+   */
+  gruBackward(dGi: Arr, dGh: Arr, Gi: Arr, Gh: Arr, hPrev: Arr, dh: Arr, dhPrev: Arr | null, B: number, H: number): void;
+
   /** Y[R,C] += b[C] broadcast over rows. */
   addBias(Y: Arr, b: Arr, R: number, C: number): void;
 

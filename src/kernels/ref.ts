@@ -193,6 +193,40 @@ export class RefKernels implements Kernels {
     }
   }
 
+  gruForward(Gi: Arr, Gh: Arr, hPrev: Arr, h: Arr, B: number, H: number): void {
+    for (let b = 0; b < B; b++) {
+      const q = b * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const r = (Gi[q + j] = sigmoid(Gi[q + j] + Gh[q + j]));
+        const z = (Gi[q + H + j] = sigmoid(Gi[q + H + j] + Gh[q + H + j]));
+        const n = (Gi[q + 2 * H + j] = Math.tanh(Gi[q + 2 * H + j] + r * Gh[q + 2 * H + j]));
+        h[b * H + j] = (1 - z) * n + z * hPrev[b * H + j];
+      }
+    }
+  }
+
+  gruBackward(dGi: Arr, dGh: Arr, Gi: Arr, Gh: Arr, hPrev: Arr, dh: Arr, dhPrev: Arr | null, B: number, H: number): void {
+    for (let b = 0; b < B; b++) {
+      const q = b * 3 * H;
+      for (let j = 0; j < H; j++) {
+        const r = Gi[q + j];
+        const z = Gi[q + H + j];
+        const n = Gi[q + 2 * H + j];
+        const d = dh[b * H + j];
+        const dan = d * (1 - z) * ((1 - n) * (1 + n));
+        const dar = dan * Gh[q + 2 * H + j] * (r * (1 - r));
+        const daz = d * (hPrev[b * H + j] - n) * (z * (1 - z));
+        dGi[q + j] = dar;
+        dGi[q + H + j] = daz;
+        dGi[q + 2 * H + j] = dan;
+        dGh[q + j] = dar;
+        dGh[q + H + j] = daz;
+        dGh[q + 2 * H + j] = dan * r;
+        if (dhPrev) dhPrev[b * H + j] += d * z;
+      }
+    }
+  }
+
   gatherRows(out: Arr, table: Arr, ids: Int32Array, R: number, C: number): void {
     for (let r = 0; r < R; r++) {
       const src = ids[r] * C;

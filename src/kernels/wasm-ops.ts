@@ -42,6 +42,8 @@ export interface WasmExports {
   transposeF32(out: number, x: number, R: number, C: number): void;
   lstmForwardF32(G: number, cPrev: number, c: number, tc: number, h: number, B: number, H: number): void;
   lstmBackwardF32(dG: number, G: number, cPrev: number, tc: number, dh: number, dc: number, B: number, H: number): void;
+  gruForwardF32(Gi: number, Gh: number, hPrev: number, h: number, B: number, H: number): void;
+  gruBackwardF32(dGi: number, dGh: number, Gi: number, Gh: number, hPrev: number, dh: number, dhPrev: number, B: number, H: number): void;
   actForwardF32(y: number, x: number, n: number, act: number): void;
   actBackwardF32(dx: number, y: number, dy: number, n: number, act: number): void;
   addBiasF32(Y: number, b: number, R: number, C: number, ld: number): void;

@@ -591,6 +591,48 @@ export class WasmKernels implements Kernels {
     }
   }
 
+  gruForward(Gi: Arr, Gh: Arr, hPrev: Arr, h: Arr, B: number, H: number): void {
+    if (Gi instanceof Float64Array || Gh instanceof Float64Array || hPrev instanceof Float64Array || h instanceof Float64Array) {
+      return this.ref.gruForward(Gi, Gh, hPrev, h, B, H);
+    }
+    if (B <= 0 || H <= 0) return;
+    const n = B * H;
+    const mark = this.top;
+    try {
+      const pi = this.out(Gi, 3 * n, true);
+      const pg = this.in(Gh, 3 * n);
+      const pp = this.in(hPrev, n);
+      const ph = this.out(h, n, false);
+      this.ex.gruForwardF32(pi, pg, pp, ph, B, H);
+      this.flush();
+    } finally {
+      this.release(mark);
+    }
+  }
+
+  gruBackward(dGi: Arr, dGh: Arr, Gi: Arr, Gh: Arr, hPrev: Arr, dh: Arr, dhPrev: Arr | null, B: number, H: number): void {
+    if (dGi instanceof Float64Array || dGh instanceof Float64Array || Gi instanceof Float64Array || Gh instanceof Float64Array ||
+      hPrev instanceof Float64Array || dh instanceof Float64Array || dhPrev instanceof Float64Array) {
+      return this.ref.gruBackward(dGi, dGh, Gi, Gh, hPrev, dh, dhPrev, B, H);
+    }
+    if (B <= 0 || H <= 0) return;
+    const n = B * H;
+    const mark = this.top;
+    try {
+      const pdi = this.out(dGi, 3 * n, false);
+      const pdg = this.out(dGh, 3 * n, false);
+      const pi = this.in(Gi, 3 * n);
+      const pg = this.in(Gh, 3 * n);
+      const pp = this.in(hPrev, n);
+      const pd = this.in(dh, n);
+      const pdp = dhPrev ? this.out(dhPrev, n, true) : 0;
+      this.ex.gruBackwardF32(pdi, pdg, pi, pg, pp, pd, pdp, B, H);
+      this.flush();
+    } finally {
+      this.release(mark);
+    }
+  }
+
   gatherRows(out: Arr, table: Arr, ids: Int32Array, R: number, C: number): void {
     if (out instanceof Float64Array || table instanceof Float64Array) return this.ref.gatherRows(out, table, ids, R, C);
     if (R <= 0 || C <= 0) return;

@@ -32,8 +32,6 @@ export interface GruCache {
   WhhT: Arr;
 }
 
-const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
-
 export class GruLayer implements UnboundLayer {
   readonly stateWidth: number;
   private w!: GruWeights;
@@ -85,17 +83,9 @@ export class GruLayer implements UnboundLayer {
       // Recurrent part: Ght [B, 3H] = hPrev [B, H] · W_hhᵀ [H, 3H] + b_hh
       k.gemm(Ght, hPrev, cache.WhhT, B, H3, H, false, false, 0);
       k.addBias(Ght, w.b_hh, B, H3);
-      for (let b = 0; b < B; b++) {
-        const q = b * H3;
-        for (let j = 0; j < H; j++) {
-          // r = σ(·), z = σ(·), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), kept in Gi
-          const r = (Git[q + j] = sigmoid(Git[q + j] + Ght[q + j]));
-          const z = (Git[q + H + j] = sigmoid(Git[q + H + j] + Ght[q + H + j]));
-          const n = (Git[q + 2 * H + j] = Math.tanh(Git[q + 2 * H + j] + r * Ght[q + 2 * H + j]));
-          // h(t) = (1 - z) ⊙ n + z ⊙ h(t-1)
-          Hs[h0 + B * H + b * H + j] = (1 - z) * n + z * Hs[h0 + b * H + j];
-        }
-      }
+      // r = σ(·), z = σ(·), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), kept in Gi;
+      // h(t) = (1 - z) ⊙ n + z ⊙ h(t-1)
+      k.gruForward(Git, Ght, hPrev, Hs.subarray(h0 + B * H, h0 + 2 * B * H), B, H);
     }
     state.set(Hs.subarray(T * B * H, (T + 1) * B * H), 0);
     return Hs.subarray(B * H, (T + 1) * B * H);
@@ -113,30 +103,11 @@ export class GruLayer implements UnboundLayer {
       const Ght = Gh.subarray(t * B * H3, (t + 1) * B * H3);
       const dGit = dGi.subarray(t * B * H3, (t + 1) * B * H3);
       const dGht = dGh.subarray(t * B * H3, (t + 1) * B * H3);
-      for (let b = 0; b < B; b++) {
-        const q = b * H3;
-        for (let j = 0; j < H; j++) {
-          const r = Git[q + j];
-          const z = Git[q + H + j];
-          const n = Git[q + 2 * H + j];
-          const hn = Ght[q + 2 * H + j]; // W_hn h(t-1) + b_hn
-          const hp = Hs[h0 + b * H + j]; // h(t-1)
-          const dh = dH[h0 + b * H + j]; // dJ/dh(t), direct + recurrent
-          // h(t) = (1 - z) ⊙ n + z ⊙ h(t-1):  dn = dh ⊙ (1 - z), dz = dh ⊙ (h(t-1) - n)
-          // n = tanh(a_n), a_n = W_in x + b_in + r ⊙ hn:  da_n = dn ⊙ (1 - n²), dr = da_n ⊙ hn
-          const dan = dh * (1 - z) * (1 - n * n);
-          const dar = dan * hn * r * (1 - r); // r = σ(a_r)
-          const daz = dh * (hp - n) * z * (1 - z); // z = σ(a_z)
-          dGit[q + j] = dar;
-          dGit[q + H + j] = daz;
-          dGit[q + 2 * H + j] = dan;
-          dGht[q + j] = dar;
-          dGht[q + H + j] = daz;
-          dGht[q + 2 * H + j] = dan * r; // d(W_hn h + b_hn) = da_n ⊙ r
-          // dh(t-1) += dh(t) ⊙ z  (the direct path; into h(0) it is cut)
-          if (t > 0) dH[h0 - B * H + b * H + j] += dh * z;
-        }
-      }
+      // h(t) = (1 - z) ⊙ n + z ⊙ h(t-1):  dn = dh ⊙ (1 - z), dz = dh ⊙ (h(t-1) - n)
+      // n = tanh(a_n), a_n = W_in x + b_in + r ⊙ hn:  da_n = dn ⊙ (1 - n²), dr = da_n ⊙ hn;
+      // dh(t-1) += dh(t) ⊙ z (the direct path; into h(0) it is cut)
+      k.gruBackward(dGit, dGht, Git, Ght, Hs.subarray(h0, h0 + B * H), dH.subarray(h0, h0 + B * H),
+        t > 0 ? dH.subarray(h0 - B * H, h0) : null, B, H);
       if (t > 0) {
         // Ght = hPrev · W_hhᵀ + b_hh:  dh(t-1) [B, H] += dGh(t) [B, 3H] · W_hh [3H, H]
         k.gemm(dH.subarray(h0 - B * H, h0), dGht, w.W_hh, B, H, H3, false, false, 1);
