@@ -17,6 +17,8 @@
 // 5×8 mul+add, k step 1: ~26; unrolled by 2: ~36 (a few spills, but half the loop overhead);
 // 4×8 mul+add unrolled by 2: no spills, ~29.
 
+import { loadPartial, madd4, storePartial } from './vmath';
+
 /** Register tile height: 6 rows with fused multiply-add, 5 without. */
 export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
 /** Register tile width: two f32x4 vectors. */
@@ -355,6 +357,65 @@ export function gemmF32(
           }
         }
       }
+    }
+  }
+}
+
+/**
+ * One row: C[1,N] = beta*C + a[1,K]·op(B), for M = 1 (single-stream evaluation, generation,
+ * scoring), where the MR×NR tile would multiply MR-1 rows of zeros. op(B) is B[K,N]
+ * (B[k*ldb+j]) or, when transB, B stored [N,K] (B[j*ldb+k]). Each C element's arithmetic is
+ * fixed (lanes over j in k order; or, transposed, four partial sums over k added pairwise), so a
+ * split of the columns across threads does not change a bit.
+ */
+export function gemvF32(C: usize, A: usize, B: usize, ldb: i32, N: i32, K: i32, transB: i32, beta: i32): void {
+  if (N <= 0) return;
+  const ldbb = <usize>ldb * 4;
+  if (!transB) {
+    let j = 0;
+    for (; j + 16 <= N; j += 16) {
+      let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+      let b = B + <usize>j * 4;
+      for (let k = 0; k < K; k++) {
+        const x = v128.load32_splat(A + (<usize>k << 2));
+        c0 = madd4(x, v128.load(b), c0);
+        c1 = madd4(x, v128.load(b, 16), c1);
+        c2 = madd4(x, v128.load(b, 32), c2);
+        c3 = madd4(x, v128.load(b, 48), c3);
+        b += ldbb;
+      }
+      const c = C + <usize>j * 4;
+      if (beta) {
+        c0 = f32x4.add(v128.load(c), c0); c1 = f32x4.add(v128.load(c, 16), c1);
+        c2 = f32x4.add(v128.load(c, 32), c2); c3 = f32x4.add(v128.load(c, 48), c3);
+      }
+      v128.store(c, c0); v128.store(c, c1, 16); v128.store(c, c2, 32); v128.store(c, c3, 48);
+    }
+    for (; j < N; j += 4) {
+      const n = min(4, N - j);
+      let acc = f32x4.splat(0);
+      let b = B + <usize>j * 4;
+      for (let k = 0; k < K; k++) {
+        const bv = n == 4 ? v128.load(b) : loadPartial(b, n);
+        acc = madd4(v128.load32_splat(A + (<usize>k << 2)), bv, acc);
+        b += ldbb;
+      }
+      const c = C + <usize>j * 4;
+      if (beta) acc = f32x4.add(n == 4 ? v128.load(c) : loadPartial(c, n), acc);
+      if (n == 4) v128.store(c, acc);
+      else storePartial(c, acc, n);
+    }
+  } else {
+    const K4 = K & ~3;
+    for (let j = 0; j < N; j++) {
+      const b = B + <usize>j * ldbb;
+      let acc = f32x4.splat(0);
+      for (let k = 0; k < K4; k += 4) acc = madd4(v128.load(A + (<usize>k << 2)), v128.load(b + (<usize>k << 2)), acc);
+      if (K4 < K) acc = madd4(loadPartial(A + (<usize>K4 << 2), K - K4), loadPartial(b + (<usize>K4 << 2), K - K4), acc);
+      let s = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+      const c = C + <usize>j * 4;
+      if (beta) s = load<f32>(c) + s;
+      store<f32>(c, s);
     }
   }
 }

@@ -2,7 +2,7 @@
 // SIMD, and SIMD + relaxed-simd (fused multiply-add in the GEMM micro-kernel). Everything
 // exported here is called from src/kernels/wasm*.ts with byte offsets into the shared memory
 // that TypeScript owns; no export allocates.
-export { gemmF32, gemmScratchBytes, gemmMR } from './gemm';
+export { gemmF32, gemvF32, gemmScratchBytes, gemmMR } from './gemm';
 export { expF32 } from './vmath';
 export { softmaxXentF32 } from './softmax';
 export { transposeF32, lstmForwardF32, lstmBackwardF32, gruForwardF32, gruBackwardF32 } from './cells';

@@ -153,6 +153,7 @@ GEMM_CASES.push(
   { M: 20, N: 803, K: 200 }, // the recurrent step: B read in place (small M), even K, edge panel
   { M: 24, N: 37, K: 258 }, // the largest M read in place; even K past KC
   { M: 2, N: 130, K: 64 },
+  { M: 1, N: 10007, K: 203 }, // one row (GEMV), split across threads; tails past the 16-wide blocks
 );
 
 const LAYOUTS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
@@ -624,7 +625,7 @@ describe('wasm backend specifics', () => {
         assert.ok(Object.is(r1, r2), `${build} ${what}: 1 thread ${r1}, 2 threads ${r2}`);
         for (let i = 0; i < a1.length; i++) sameBits(`${build} ${what} (array ${i})`, a1[i], a2[i]);
       };
-      for (const [M, N, K] of [[150, 2061, 259], [701, 13, 257], [700, 40, 129], [20, 803, 200]]) {
+      for (const [M, N, K] of [[150, 2061, 259], [701, 13, 257], [700, 40, 129], [20, 803, 200], [1, 10007, 203]]) {
         for (const [ta, tb] of LAYOUTS) {
           for (const beta of [0, 1] as const) {
             both(`gemm ${M}×${N}×${K} ${ta} ${tb} beta=${beta}`, [randArray(rng, M * N), randArray(rng, M * K), randArray(rng, K * N)],

@@ -37,6 +37,7 @@ export interface WasmExports {
     C: number, A: number, B: number, ldc: number, lda: number, ldb: number,
     M: number, N: number, K: number, transA: number, transB: number, beta: number, scratch: number,
   ): void;
+  gemvF32(C: number, A: number, B: number, ldb: number, N: number, K: number, transB: number, beta: number): void;
   expF32(y: number, x: number, n: number): void;
   softmaxXentF32(logits: number, targets: number, lp: number, r0: number, r1: number, C: number, grad: number, scale: number): void;
   transposeF32(out: number, x: number, R: number, C: number): void;
@@ -74,6 +75,7 @@ export const enum Op {
   Sgd = 9,
   Adagrad = 10,
   Adam = 11,
+  Gemv = 12,
 }
 
 /** float64 words per job row (opcode + up to 15 arguments). */
@@ -154,6 +156,10 @@ export function runJob(ex: WasmExports, ctrl: Int32Array, job: Float64Array, o: 
       }
       return;
     }
+    case Op.Gemv:
+      // [op, C, A, B, ldb, N, K, transB, beta]: this thread's columns (C and op(B) offset by the caller)
+      ex.gemvF32(job[o + 1], job[o + 2], job[o + 3], job[o + 4], job[o + 5], job[o + 6], job[o + 7], job[o + 8]);
+      return;
     case Op.Softmax: {
       // [op, logits, targets, lp, R, C, grad, scale, chunk]: rows in chunks from ctrl[NEXT]
       const R = job[o + 4];

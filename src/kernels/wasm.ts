@@ -63,6 +63,8 @@ const INITIAL_PAGES = 64;
 /** GEMM register tile width (assembly/gemm.ts NR). */
 const NR = 8;
 
+/** Columns per unit of a GEMV's split across threads (the kernel's widest block). */
+const GEMV_UNIT = 16;
 /** Split a GEMM across threads from this many flops (2·M·N·K) up. */
 const GEMM_MT_FLOPS = 4e6;
 /** Split softmaxXent from this many logits (R·C) up. */
@@ -400,6 +402,20 @@ export class WasmKernels implements Kernels {
   private gemmPtr(pc: number, pa: number, pb: number, M: number, N: number, K: number, transA: boolean, transB: boolean, beta: 0 | 1): void {
     if (this.native) {
       this.native.sgemm(pc, pa, pb, N, transA ? M : K, transB ? K : N, M, N, K, transA ? 1 : 0, transB ? 1 : 0, beta);
+      return;
+    }
+    if (M === 1) {
+      // one row (op(A) is K contiguous floats either way): a GEMV, columns split across threads
+      const T = this.threadsFor(2 * N * K, GEMM_MT_FLOPS);
+      const units = Math.ceil(N / GEMV_UNIT);
+      const ldb = transB ? K : N;
+      for (let w = 0; w < T; w++) {
+        const j0 = Math.min(N, Math.floor((w * units) / T) * GEMV_UNIT);
+        const j1 = Math.min(N, Math.floor(((w + 1) * units) / T) * GEMV_UNIT);
+        this.setJob(w, j1 > j0 ? [Op.Gemv, pc + j0 * 4, pa, pb + (transB ? j0 * ldb : j0) * 4, ldb, j1 - j0, K, transB ? 1 : 0, beta] : [Op.None]);
+      }
+      this.idle(T);
+      this.runAll(T);
       return;
     }
     const T = this.threadsFor(2 * M * N * K, GEMM_MT_FLOPS);
