@@ -63,6 +63,12 @@ const INITIAL_PAGES = 64;
 /** GEMM register tile width (assembly/gemm.ts NR). */
 const NR = 8;
 
+/** Whether any argument is float64 (then the whole call goes to the reference). */
+function anyF64(...xs: (Arr | null)[]): boolean {
+  for (const x of xs) if (x instanceof Float64Array) return true;
+  return false;
+}
+
 /** Columns per unit of a GEMV's split across threads (the kernel's widest block). */
 const GEMV_UNIT = 16;
 /** Split a GEMM across threads from this many flops (2·M·N·K) up. */
@@ -552,101 +558,58 @@ export class WasmKernels implements Kernels {
     }
   }
 
-  transpose(out: Arr, x: Arr, R: number, C: number): void {
-    if (out instanceof Float64Array || x instanceof Float64Array) return this.ref.transpose(out, x, R, C);
-    if (R <= 0 || C <= 0) return;
+  /** Run `call` with a staging mark: outputs staged by it are copied back on success; released always. */
+  private staged(call: () => void): void {
     const mark = this.top;
     try {
-      const px = this.in(x, R * C);
-      const po = this.out(out, R * C, false);
-      this.ex.transposeF32(po, px, R, C);
+      call();
       this.flush();
     } finally {
       this.release(mark);
     }
+  }
+
+  transpose(out: Arr, x: Arr, R: number, C: number): void {
+    if (anyF64(out, x)) return this.ref.transpose(out, x, R, C);
+    if (R <= 0 || C <= 0) return;
+    this.staged(() => this.ex.transposeF32(this.out(out as Float32Array, R * C, false), this.in(x as Float32Array, R * C), R, C));
   }
 
   lstmForward(G: Arr, cPrev: Arr, c: Arr, tc: Arr, h: Arr, B: number, H: number): void {
-    if (G instanceof Float64Array || cPrev instanceof Float64Array || c instanceof Float64Array || tc instanceof Float64Array || h instanceof Float64Array) {
-      return this.ref.lstmForward(G, cPrev, c, tc, h, B, H);
-    }
+    if (anyF64(G, cPrev, c, tc, h)) return this.ref.lstmForward(G, cPrev, c, tc, h, B, H);
     if (B <= 0 || H <= 0) return;
     const n = B * H;
-    const mark = this.top;
-    try {
-      const pg = this.out(G, 4 * n, true);
-      const pp = this.in(cPrev, n);
-      const pc = this.out(c, n, false);
-      const pt = this.out(tc, n, false);
-      const ph = this.out(h, n, false);
-      this.ex.lstmForwardF32(pg, pp, pc, pt, ph, B, H);
-      this.flush();
-    } finally {
-      this.release(mark);
-    }
+    this.staged(() => this.ex.lstmForwardF32(
+      this.out(G as Float32Array, 4 * n, true), this.in(cPrev as Float32Array, n), this.out(c as Float32Array, n, false),
+      this.out(tc as Float32Array, n, false), this.out(h as Float32Array, n, false), B, H));
   }
 
   lstmBackward(dG: Arr, G: Arr, cPrev: Arr, tc: Arr, dh: Arr, dc: Arr, B: number, H: number): void {
-    if (dG instanceof Float64Array || G instanceof Float64Array || cPrev instanceof Float64Array || tc instanceof Float64Array || dh instanceof Float64Array || dc instanceof Float64Array) {
-      return this.ref.lstmBackward(dG, G, cPrev, tc, dh, dc, B, H);
-    }
+    if (anyF64(dG, G, cPrev, tc, dh, dc)) return this.ref.lstmBackward(dG, G, cPrev, tc, dh, dc, B, H);
     if (B <= 0 || H <= 0) return;
     const n = B * H;
-    const mark = this.top;
-    try {
-      const pd = this.out(dG, 4 * n, false);
-      const pg = this.in(G, 4 * n);
-      const pp = this.in(cPrev, n);
-      const pt = this.in(tc, n);
-      const ph = this.in(dh, n);
-      const pc = this.out(dc, n, true);
-      this.ex.lstmBackwardF32(pd, pg, pp, pt, ph, pc, B, H);
-      this.flush();
-    } finally {
-      this.release(mark);
-    }
+    this.staged(() => this.ex.lstmBackwardF32(
+      this.out(dG as Float32Array, 4 * n, false), this.in(G as Float32Array, 4 * n), this.in(cPrev as Float32Array, n),
+      this.in(tc as Float32Array, n), this.in(dh as Float32Array, n), this.out(dc as Float32Array, n, true), B, H));
   }
 
   gruForward(Gi: Arr, Gh: Arr, hPrev: Arr, h: Arr, B: number, H: number): void {
-    if (Gi instanceof Float64Array || Gh instanceof Float64Array || hPrev instanceof Float64Array || h instanceof Float64Array) {
-      return this.ref.gruForward(Gi, Gh, hPrev, h, B, H);
-    }
+    if (anyF64(Gi, Gh, hPrev, h)) return this.ref.gruForward(Gi, Gh, hPrev, h, B, H);
     if (B <= 0 || H <= 0) return;
     const n = B * H;
-    const mark = this.top;
-    try {
-      const pi = this.out(Gi, 3 * n, true);
-      const pg = this.in(Gh, 3 * n);
-      const pp = this.in(hPrev, n);
-      const ph = this.out(h, n, false);
-      this.ex.gruForwardF32(pi, pg, pp, ph, B, H);
-      this.flush();
-    } finally {
-      this.release(mark);
-    }
+    this.staged(() => this.ex.gruForwardF32(
+      this.out(Gi as Float32Array, 3 * n, true), this.in(Gh as Float32Array, 3 * n), this.in(hPrev as Float32Array, n),
+      this.out(h as Float32Array, n, false), B, H));
   }
 
   gruBackward(dGi: Arr, dGh: Arr, Gi: Arr, Gh: Arr, hPrev: Arr, dh: Arr, dhPrev: Arr | null, B: number, H: number): void {
-    if (dGi instanceof Float64Array || dGh instanceof Float64Array || Gi instanceof Float64Array || Gh instanceof Float64Array ||
-      hPrev instanceof Float64Array || dh instanceof Float64Array || dhPrev instanceof Float64Array) {
-      return this.ref.gruBackward(dGi, dGh, Gi, Gh, hPrev, dh, dhPrev, B, H);
-    }
+    if (anyF64(dGi, dGh, Gi, Gh, hPrev, dh, dhPrev)) return this.ref.gruBackward(dGi, dGh, Gi, Gh, hPrev, dh, dhPrev, B, H);
     if (B <= 0 || H <= 0) return;
     const n = B * H;
-    const mark = this.top;
-    try {
-      const pdi = this.out(dGi, 3 * n, false);
-      const pdg = this.out(dGh, 3 * n, false);
-      const pi = this.in(Gi, 3 * n);
-      const pg = this.in(Gh, 3 * n);
-      const pp = this.in(hPrev, n);
-      const pd = this.in(dh, n);
-      const pdp = dhPrev ? this.out(dhPrev, n, true) : 0;
-      this.ex.gruBackwardF32(pdi, pdg, pi, pg, pp, pd, pdp, B, H);
-      this.flush();
-    } finally {
-      this.release(mark);
-    }
+    this.staged(() => this.ex.gruBackwardF32(
+      this.out(dGi as Float32Array, 3 * n, false), this.out(dGh as Float32Array, 3 * n, false), this.in(Gi as Float32Array, 3 * n),
+      this.in(Gh as Float32Array, 3 * n), this.in(hPrev as Float32Array, n), this.in(dh as Float32Array, n),
+      dhPrev ? this.out(dhPrev as Float32Array, n, true) : 0, B, H));
   }
 
   gatherRows(out: Arr, table: Arr, ids: Int32Array, R: number, C: number): void {
