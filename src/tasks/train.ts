@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { ConfigError, InputError } from '../errors.js';
 import { Vocab, type Level } from '../data/vocab.js';
-import { createKernels } from '../kernels/select.js';
+import { createKernels, type Backend } from '../kernels/select.js';
 import { makeConfig, type Cell, type ModelConfig } from '../nn/config.js';
 import { RnnLM } from '../nn/model.js';
 import { assignClasses, unigramCounts } from '../nn/classes.js';
@@ -15,7 +15,7 @@ import { readText } from '../io/text.js';
 import { decodeTrainState, encodeTrainState, statePath } from '../io/train-state.js';
 import { DEFAULT_TRAIN, train, type TrainHooks, type TrainOptions, type TrainResult } from '../train/trainer.js';
 
-export type Backend = 'auto' | 'ref' | 'wasm';
+export type { Backend } from '../kernels/select.js';
 
 export interface TrainRunOptions extends Partial<TrainOptions> {
   /** Training text: a path or builtin:train (the default). */
