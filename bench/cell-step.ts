@@ -5,11 +5,10 @@
 // Run alone; prints one JSON line.
 
 import { createKernels, type Backend } from '../src/kernels/select.js';
-import { makeConfig, type Cell } from '../src/nn/config.js';
-import { RnnLM } from '../src/nn/model.js';
-import { Rng } from '../src/rng.js';
-import { clipGradNorm, Optimizer } from '../src/train/optimizer.js';
+import type { Cell } from '../src/nn/config.js';
+import { clipGradNorm } from '../src/train/optimizer.js';
 import { evaluateIds } from '../src/train/evaluate.js';
+import { benchModel } from './setup.js';
 
 const [cell = 'lstm', threadsArg = '2', classesArg = '100', tArg = '20', layersArg = '2', backend = 'wasm'] = process.argv.slice(2);
 const V = 10000;
@@ -17,15 +16,7 @@ const B = 20;
 const T = Number(tArg);
 const C = Number(classesArg);
 const k = await createKernels({ backend: backend as Backend, threads: Number(threadsArg) });
-const wordClasses = C ? Int32Array.from({ length: V }, (_, i) => Math.floor((i * C) / V)) : undefined;
-const model = new RnnLM(makeConfig({ vocabSize: V, embed: 200, hidden: 200, cell: cell as Cell, layers: Number(layersArg), classes: C }), k, { wordClasses });
-model.init(new Rng(1));
-const rng = new Rng(2);
-const N = B * T;
-const x = Int32Array.from({ length: N }, () => rng.int(V));
-const y = Int32Array.from({ length: N }, () => rng.int(V));
-const opt = new Optimizer('sgd', (n) => model.alloc(n), model.params.length);
-const state = model.newState(B);
+const { model, rng, N, x, y, opt, state } = benchModel(k, { vocabSize: V, embed: 200, hidden: 200, cell: cell as Cell, layers: Number(layersArg), classes: C }, B, T);
 const part = { forward: [] as number[], loss: [] as number[], backward: [] as number[], update: [] as number[], step: [] as number[] };
 const step = (): void => {
   const t0 = performance.now();

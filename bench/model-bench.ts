@@ -4,11 +4,10 @@
 // Prints one JSON line. Usage: node dist/bench/model-bench.js BACKEND CELL THREADS TRAIN_STEPS EVAL_TOKENS
 
 import { createKernels, type Backend } from '../src/kernels/select.js';
-import { makeConfig, type Cell } from '../src/nn/config.js';
-import { RnnLM } from '../src/nn/model.js';
-import { Rng } from '../src/rng.js';
-import { clipGradNorm, Optimizer } from '../src/train/optimizer.js';
+import type { Cell } from '../src/nn/config.js';
+import { clipGradNorm } from '../src/train/optimizer.js';
 import { evaluateIds } from '../src/train/evaluate.js';
+import { benchModel } from './setup.js';
 
 export const BENCH_CONFIG = { V: 10000, E: 200, H: 200, B: 20, T: 35 } as const;
 
@@ -17,14 +16,7 @@ async function main(): Promise<void> {
   const { V, E, H, B, T } = BENCH_CONFIG;
   const threads = Number(threadsArg) || undefined;
   const k = await createKernels({ backend: backend as Backend, threads });
-  const model = new RnnLM(makeConfig({ vocabSize: V, embed: E, hidden: H, cell: cell as Cell }), k);
-  model.init(new Rng(1));
-  const rng = new Rng(2);
-  const N = B * T;
-  const x = Int32Array.from({ length: N }, () => rng.int(V));
-  const y = Int32Array.from({ length: N }, () => rng.int(V));
-  const opt = new Optimizer('sgd', (n) => model.alloc(n), model.params.length);
-  const state = model.newState(B);
+  const { model, rng, N, x, y, opt, state } = benchModel(k, { vocabSize: V, embed: E, hidden: H, cell: cell as Cell }, B, T);
   const step = (): void => {
     model.zeroGrad();
     model.forward(x, T, B, state);
