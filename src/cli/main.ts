@@ -12,6 +12,7 @@ import { trainCommand } from './train.js';
 import { CELLS } from '../nn/config.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
 import { PRESETS } from '../tasks/presets.js';
+import { BACKENDS } from '../kernels/select.js';
 
 export function int(lo: number, hi = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -52,7 +53,7 @@ export function finite() {
 
 const backendOption = (): Option =>
   new Option('--backend <name>', 'numeric backend: auto (fastest available), wasm, openblas (wasm with the system OpenBLAS GEMM; needs `npm run build:native`), or ref (plain TypeScript reference)')
-    .choices(['auto', 'wasm', 'openblas', 'ref'])
+    .choices(BACKENDS)
     .default('auto');
 const threadsOption = (): Option => new Option('--threads <n>', 'threads for the wasm backend and OpenBLAS (default: available cores)').argParser(int(1, 256));
 

@@ -24,7 +24,7 @@ export interface KernelOptions {
   threads?: number;
   /** wasm only: force the relaxed-simd (true) or plain SIMD (false) build; default: best available. */
   relaxed?: boolean;
-  /** 'auto' only: told why the native GEMM or the wasm backend could not load when it falls back. */
+  /** 'auto' only: told why the wasm backend could not load when it falls back to ref (an unbuilt native addon is not a fallback). */
   onFallback?: (reason: string) => void;
 }
 
