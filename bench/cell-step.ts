@@ -4,10 +4,11 @@
 // Usage: node dist/bench/cell-step.js [CELL=lstm] [THREADS=2] [CLASSES=100] [T=20] [LAYERS=2] [BACKEND=wasm]
 // Run alone; prints one JSON line.
 
-import { createKernels, type Backend } from '../src/kernels/select.js';
+import { createNodeKernels as createKernels } from '../src/node/platform.js';
+import type { Backend } from '../src/kernels/select.js';
 import type { Cell } from '../src/nn/config.js';
 import { clipGradNorm } from '../src/train/optimizer.js';
-import { evaluateIds } from '../src/train/evaluate.js';
+import { evaluateIds } from '../src/infer/evaluate.js';
 import { benchModel } from './setup.js';
 
 const [cell = 'lstm', threadsArg = '2', classesArg = '100', tArg = '20', layersArg = '2', backend = 'wasm'] = process.argv.slice(2);

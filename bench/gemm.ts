@@ -11,9 +11,9 @@ import { pathToFileURL } from 'node:url';
 
 import type { Kernels } from '../src/kernels/kernels.js';
 import { RefKernels } from '../src/kernels/ref.js';
-import { createWasmKernels } from '../src/kernels/wasm.js';
-import { nodePlatform } from '../src/kernels/loader-node.js';
-import { createKernels } from '../src/kernels/select.js';
+import { createWasmKernels } from '../src/kernels/wasm/kernels.js';
+import { nodeWasmPlatform as nodePlatform } from '../src/node/wasm-platform.js';
+import { createNodeKernels as createKernels } from '../src/node/platform.js';
 import { Rng } from '../src/rng.js';
 
 export interface Row {

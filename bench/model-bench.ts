@@ -3,10 +3,11 @@
 // single-stream evaluation tokens/s, on synthetic token ids (speed does not depend on the text).
 // Prints one JSON line. Usage: node dist/bench/model-bench.js BACKEND CELL THREADS TRAIN_STEPS EVAL_TOKENS
 
-import { createKernels, type Backend } from '../src/kernels/select.js';
+import { createNodeKernels as createKernels } from '../src/node/platform.js';
+import type { Backend } from '../src/kernels/select.js';
 import type { Cell } from '../src/nn/config.js';
 import { clipGradNorm } from '../src/train/optimizer.js';
-import { evaluateIds } from '../src/train/evaluate.js';
+import { evaluateIds } from '../src/infer/evaluate.js';
 import { benchModel } from './setup.js';
 
 export const BENCH_CONFIG = { V: 10000, E: 200, H: 200, B: 20, T: 35 } as const;

@@ -4,8 +4,8 @@
 // scheduler sometimes packs the two threads onto one CPU the ratio is bimodal, which a single
 // median hides. Run alone: `node dist/bench/scaling.js [plain]` (default: the FMA build).
 
-import { createWasmKernels } from '../src/kernels/wasm.js';
-import { nodePlatform } from '../src/kernels/loader-node.js';
+import { createWasmKernels } from '../src/kernels/wasm/kernels.js';
+import { nodeWasmPlatform as nodePlatform } from '../src/node/wasm-platform.js';
 
 const PAIRS = 40;
 const WARM = 6;

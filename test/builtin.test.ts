@@ -22,7 +22,7 @@ import {
   sampleText,
   sourceCrossEntropy,
   type Automaton,
-} from '../src/data/builtin.js';
+} from '../src/data/builtin/index.js';
 import { InputError } from '../src/errors.js';
 import { Rng } from '../src/rng.js';
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { CELLS } from '../src/nn/config.js';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { builtinText } from '../src/data/builtin.js';
+import { builtinText } from '../src/data/builtin/index.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/io/safetensors.js';
 import { assertCleanFailure, assertOk, showRun, rmTemp, runCli, tempDir, type CliResult } from './helpers.js';
 

@@ -20,9 +20,9 @@ import { train, DEFAULT_TRAIN } from '../src/train/trainer.js';
 import { decodeModel, encodeModel } from '../src/io/checkpoint.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
 import { decodeTrainState, statePath } from '../src/io/train-state.js';
-import { readFileBytes } from '../src/io/atomic.js';
-import { loadModel } from '../src/io/checkpoint-file.js';
-import { trainRun, type TrainRunOptions } from '../src/tasks/train.js';
+import { readFileBytes } from '../src/node/atomic.js';
+import { loadModel } from '../src/node/checkpoint-file.js';
+import { trainRun, type TrainRunOptions } from '../src/node/train-run.js';
 import { assertBitEqual, assertGradcheck, makeText, rmTemp, tempDir } from './helpers.js';
 
 const TOL = 1e-6;

@@ -13,10 +13,10 @@ import assert from 'node:assert/strict';
 
 import type { Activation, Kernels } from '../src/kernels/kernels.js';
 import { gemmRef, RefKernels } from '../src/kernels/ref.js';
-import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm.js';
-import { nodePlatform } from '../src/kernels/loader-node.js';
-import { loadNativeGemm } from '../src/kernels/native.js';
-import { createKernels } from '../src/kernels/select.js';
+import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/kernels.js';
+import { nodeWasmPlatform as nodePlatform } from '../src/node/wasm-platform.js';
+import { loadNativeGemm } from '../src/node/native.js';
+import { createNodeKernels as createKernels } from '../src/node/platform.js';
 import { Rng } from '../src/rng.js';
 
 // ---- backends ---------------------------------------------------------------------------------

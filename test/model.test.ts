@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { RefKernels } from '../src/kernels/ref.js';
-import { createKernels } from '../src/kernels/select.js';
+import { createNodeKernels as createKernels } from '../src/node/platform.js';
 import { CELLS, makeConfig } from '../src/nn/config.js';
 import { RnnLM } from '../src/nn/model.js';
 import { Rng } from '../src/rng.js';
 import { Vocab } from '../src/data/vocab.js';
-import { evaluateIds } from '../src/train/evaluate.js';
+import { evaluateIds } from '../src/infer/evaluate.js';
 import { train, DEFAULT_TRAIN } from '../src/train/trainer.js';
 import { PTB, needs } from './data-paths.js';
 
@@ -69,7 +69,7 @@ test('training on a repetitive text drives perplexity toward 1', async () => {
 });
 
 test('each cell learns: training lowers validation perplexity on the builtin corpus', async () => {
-  const { builtinText } = await import('../src/data/builtin.js');
+  const { builtinText } = await import('../src/data/builtin/index.js');
   const trainText = builtinText('train').split('\n').slice(0, 1200).join('\n') + '\n';
   const vocab = Vocab.build(trainText, 'word');
   const ids = vocab.encode(trainText).ids;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CheckpointError, InputError } from '../src/errors.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../src/io/safetensors.js';
-import { readFileBytes, writeFileAtomicSync } from '../src/io/atomic.js';
+import { readFileBytes, writeFileAtomicSync } from '../src/node/atomic.js';
 
 /** The raw bytes of a typed array, for bit-exact comparison (NaN payloads, -0). */
 function rawBytes(a: Tensor['data']): Uint8Array {
@@ -307,7 +307,7 @@ test('atomic write: a write that fails midway (file size limit) keeps the old fi
   withTmpDir((dir) => {
     const p = join(dir, 'model.bin');
     writeFileSync(p, 'old contents');
-    const mod = new URL('../src/io/atomic.js', import.meta.url).href;
+    const mod = new URL('../src/node/atomic.js', import.meta.url).href;
     const script = `import { writeFileAtomicSync } from ${JSON.stringify(mod)};
       try { writeFileAtomicSync(process.argv[1], new Uint8Array(1 << 20)); console.log('no error'); }
       catch (e) { console.log('error ' + e.code); }`;

@@ -13,6 +13,7 @@ import { CELLS } from '../nn/config.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
 import { PRESETS } from '../tasks/presets.js';
 import { BACKENDS } from '../kernels/select.js';
+import { GENERATE_DEFAULTS, GRADCHECK_DEFAULTS, LIMITS, MODEL_DEFAULTS as M, TRAIN_DEFAULTS as T, VOCAB_DEFAULTS } from '../defaults.js';
 
 export function int(lo: number, hi = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -55,7 +56,7 @@ const backendOption = (): Option =>
   new Option('--backend <name>', 'numeric backend: auto (fastest available), wasm, openblas (wasm with the system OpenBLAS GEMM; needs `npm run build:native`), or ref (plain TypeScript reference)')
     .choices(BACKENDS)
     .default('auto');
-const threadsOption = (): Option => new Option('--threads <n>', 'threads for the wasm backend and OpenBLAS (default: available cores)').argParser(int(1, 256));
+const threadsOption = (): Option => new Option('--threads <n>', 'threads for the wasm backend and OpenBLAS (default: available cores)').argParser(int(1, LIMITS.threads));
 
 export function buildProgram(): Command {
   const program = new Command('rnnlm')
@@ -69,28 +70,28 @@ export function buildProgram(): Command {
     .option('--train <file>', 'training text (a path, or builtin:train)', 'builtin:train')
     .option('--valid <file>', 'validation text (default: builtin:valid when training on builtin:train)')
     .requiredOption('--save <model>', 'where to write the best model (.safetensors)')
-    .addOption(new Option('--level <level>', 'tokens: words (+ <eos> per line) or characters').choices(['word', 'char']).default('word'))
-    .addOption(new Option('--cell <cell>', 'recurrent cell: sigmoid (the notes), tanh or relu Elman, lstm or gru (as torch.nn.LSTM / GRU)').choices([...CELLS]).default('sigmoid'))
-    .option('--layers <n>', 'stacked recurrent layers', int(1, 16), 1)
-    .option('--embed <n>', 'embedding width', int(1, 65536), 200)
-    .option('--hidden <n>', 'hidden width', int(1, 65536), 200)
-    .option('--dropout <p>', 'dropout probability on embeddings, between layers and before the output (Zaremba et al.; 0 = off)', prob(), 0)
+    .addOption(new Option('--level <level>', 'tokens: words (+ <eos> per line) or characters').choices(['word', 'char']).default(M.level))
+    .addOption(new Option('--cell <cell>', 'recurrent cell: sigmoid (the notes), tanh or relu Elman, lstm or gru (as torch.nn.LSTM / GRU)').choices([...CELLS]).default(M.cell))
+    .option('--layers <n>', 'stacked recurrent layers', int(1, LIMITS.layers), M.layers)
+    .option('--embed <n>', 'embedding width', int(1, LIMITS.width), M.embed)
+    .option('--hidden <n>', 'hidden width', int(1, LIMITS.width), M.hidden)
+    .option('--dropout <p>', 'dropout probability on embeddings, between layers and before the output (Zaremba et al.; 0 = off)', prob(), M.dropout)
     .option('--tied', 'tie decoder.weight to encoder.weight (needs --embed equal to --hidden)')
-    .option('--classes <c>', 'class-factored softmax with c frequency classes (Mikolov; 0 = full softmax)', int(0, 1 << 24), 0)
-    .option('--forget-bias <x>', 'lstm: added to the forget-gate bias at initialisation (0 = PyTorch init)', finite(), 0)
-    .option('--batch <n>', 'parallel streams B', int(1, 100000), 20)
-    .option('--bptt <n>', 'truncated BPTT length T', int(1, 100000), 35)
-    .option('--epochs <n>', 'epochs', int(1, 1000000), 10)
-    .option('--lr <x>', 'initial learning rate', num(0, false), 20)
-    .option('--lr-decay <x>', 'divide the learning rate by this at each decay', num(1, true), 4)
-    .addOption(new Option('--schedule <name>', 'when to decay: plateau (validation stopped improving) or fixed (every epoch after --decay-start)').choices(['plateau', 'fixed']).default('plateau'))
-    .option('--decay-start <n>', 'fixed schedule: epochs at the initial rate', int(0), 4)
-    .option('--patience <n>', 'early stopping: stop after n epochs without improvement (0 = off)', int(0), 0)
-    .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZERS]).default('sgd'))
-    .option('--clip <x>', 'max gradient L2 norm (0 = off)', num(0, true), 0.25)
-    .option('--seed <n>', 'random seed', int(0, 0xffffffff), 1)
-    .option('--max-vocab <n>', 'vocabulary cap including <eos> and <unk> (0 = none)', int(0), 0)
-    .option('--min-count <n>', 'drop words seen fewer times', int(1), 1)
+    .option('--classes <c>', 'class-factored softmax with c frequency classes (Mikolov; 0 = full softmax)', int(0, LIMITS.vocab), M.classes)
+    .option('--forget-bias <x>', 'lstm: added to the forget-gate bias at initialisation (0 = PyTorch init)', finite(), M.forgetBias)
+    .option('--batch <n>', 'parallel streams B', int(1, 100000), T.batch)
+    .option('--bptt <n>', 'truncated BPTT length T', int(1, 100000), T.bptt)
+    .option('--epochs <n>', 'epochs', int(1, 1000000), T.epochs)
+    .option('--lr <x>', 'initial learning rate', num(0, false), T.lr)
+    .option('--lr-decay <x>', 'divide the learning rate by this at each decay', num(1, true), T.lrDecay)
+    .addOption(new Option('--schedule <name>', 'when to decay: plateau (validation stopped improving) or fixed (every epoch after --decay-start)').choices(['plateau', 'fixed']).default(T.schedule))
+    .option('--decay-start <n>', 'fixed schedule: epochs at the initial rate', int(0), T.decayStart)
+    .option('--patience <n>', 'early stopping: stop after n epochs without improvement (0 = off)', int(0), T.patience)
+    .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZERS]).default(T.optimizer))
+    .option('--clip <x>', 'max gradient L2 norm (0 = off)', num(0, true), T.clip)
+    .option('--seed <n>', 'random seed', int(0, 0xffffffff), T.seed)
+    .option('--max-vocab <n>', 'vocabulary cap including <eos> and <unk> (0 = none)', int(0), VOCAB_DEFAULTS.maxVocab)
+    .option('--min-count <n>', 'drop words seen fewer times', int(1), VOCAB_DEFAULTS.minCount)
     .option('--time-budget <minutes>', 'stop after this many minutes of wall time (the epoch in progress is validated and kept)', num(0, false))
     .option('--preset <name>', `a named recipe (${Object.keys(PRESETS).join(', ')}); flags given explicitly override it`)
     .option('--resume', 'continue the run saved at --save.state (same training text)')
@@ -116,10 +117,10 @@ export function buildProgram(): Command {
     .description('sample text from a model, streamed to stdout')
     .requiredOption('--model <model>', 'a checkpoint written by rnnlm train')
     .option('--prime <text>', 'text to start from', '')
-    .option('--length <n>', 'tokens to generate', int(0), 100)
-    .option('--temperature <x>', 'softmax temperature (< 1 sharper, > 1 flatter)', num(0, false), 1)
-    .option('--top-k <k>', 'sample among the k most likely tokens (0 = all)', int(0), 0)
-    .option('--seed <n>', 'random seed (same seed, same text)', int(0, 0xffffffff), 1)
+    .option('--length <n>', 'tokens to generate', int(0), GENERATE_DEFAULTS.length)
+    .option('--temperature <x>', 'softmax temperature (< 1 sharper, > 1 flatter)', num(0, false), GENERATE_DEFAULTS.temperature)
+    .option('--top-k <k>', 'sample among the k most likely tokens (0 = all)', int(0), GENERATE_DEFAULTS.topK)
+    .option('--seed <n>', 'random seed (same seed, same text)', int(0, 0xffffffff), GENERATE_DEFAULTS.seed)
     .addOption(backendOption())
     .addOption(threadsOption())
     .action(generateCommand);
@@ -138,12 +139,12 @@ export function buildProgram(): Command {
     .command('gradcheck')
     .description('compare the hand-derived BPTT gradient with finite differences in float64, every parameter tensor')
     .addOption(new Option('--cell <cell>', 'cell to check (default: all)').choices([...CELLS]))
-    .option('--layers <n>', 'stacked layers of the tiny model', int(1, 4), 2)
-    .option('--steps <n>', 'BPTT steps', int(1, 50), 5)
-    .option('--seed <n>', 'random seed', int(0, 0xffffffff), 1)
-    .option('--dropout <p>', 'check with dropout (one fixed set of masks)', prob(), 0)
+    .option('--layers <n>', 'stacked layers of the tiny model', int(1, 4), GRADCHECK_DEFAULTS.layers)
+    .option('--steps <n>', 'BPTT steps', int(1, 50), GRADCHECK_DEFAULTS.steps)
+    .option('--seed <n>', 'random seed', int(0, 0xffffffff), GRADCHECK_DEFAULTS.seed)
+    .option('--dropout <p>', 'check with dropout (one fixed set of masks)', prob(), GRADCHECK_DEFAULTS.dropout)
     .option('--tied', 'check with decoder.weight tied to encoder.weight')
-    .option('--classes <c>', 'check a class-factored softmax with c classes (2 to 11)', int(0, 11), 0)
+    .option('--classes <c>', 'check a class-factored softmax with c classes (2 to 11)', int(0, 11), GRADCHECK_DEFAULTS.classes)
     .option('--json', 'print one JSON object')
     .action(gradcheckCommand);
 

@@ -1,13 +1,13 @@
 // `rnnlm eval`, `rnnlm generate`, `rnnlm score`: load a checkpoint, then one library call each.
 
-import { createKernels } from '../kernels/select.js';
-import { loadModel } from '../io/checkpoint-file.js';
-import { readText } from '../io/text.js';
+import { createNodeKernels } from '../node/platform.js';
+import { loadModel } from '../node/checkpoint-file.js';
+import { readText } from '../node/text-file.js';
 import { splitLines } from '../data/vocab.js';
 import { evaluateText } from '../tasks/evaluate.js';
 import { generateIds, tokenText } from '../infer/generate.js';
 import { scoreLine } from '../infer/score.js';
-import type { Backend } from '../tasks/train.js';
+import type { Backend } from '../kernels/select.js';
 
 interface ModelFlags {
   model: string;
@@ -16,7 +16,7 @@ interface ModelFlags {
 }
 
 async function load(f: ModelFlags) {
-  const kernels = await createKernels({ backend: f.backend, threads: f.threads });
+  const kernels = await createNodeKernels({ backend: f.backend, threads: f.threads });
   return loadModel(f.model, kernels);
 }
 

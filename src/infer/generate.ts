@@ -3,6 +3,7 @@
 // Legend: V vocab.
 
 import { ConfigError } from '../errors.js';
+import { GENERATE_DEFAULTS } from '../defaults.js';
 import { lineWords, type Vocab } from '../data/vocab.js';
 import type { RnnLM } from '../nn/model.js';
 import { Rng } from '../rng.js';
@@ -34,14 +35,14 @@ export function tokenText(vocab: Vocab, id: number): string {
 
 /** Yields generated token ids one at a time; same seed, same tokens. */
 export function* generateIds(model: RnnLM, vocab: Vocab, opts: GenerateOptions = {}): Generator<number> {
-  const length = opts.length ?? 100;
-  const temperature = opts.temperature ?? 1;
-  const topK = opts.topK ?? 0;
+  const length = opts.length ?? GENERATE_DEFAULTS.length;
+  const temperature = opts.temperature ?? GENERATE_DEFAULTS.temperature;
+  const topK = opts.topK ?? GENERATE_DEFAULTS.topK;
   if (!Number.isInteger(length) || length < 0) throw new ConfigError(`length must be an integer ≥ 0, got ${length}`);
   if (!(temperature > 0 && Number.isFinite(temperature))) throw new ConfigError(`temperature must be a positive number, got ${temperature}`);
   if (!Number.isInteger(topK) || topK < 0) throw new ConfigError(`top-k must be an integer ≥ 0 (0 = all), got ${topK}`);
   const V = model.config.vocabSize;
-  const rng = new Rng(opts.seed ?? 1);
+  const rng = new Rng(opts.seed ?? GENERATE_DEFAULTS.seed);
   const state = model.newState(1);
   const feed = Int32Array.from([vocab.boundaryId, ...primeTokens(vocab, opts.prime ?? '')]);
   let logits = model.forward(feed, feed.length, 1, state);

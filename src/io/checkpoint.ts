@@ -12,7 +12,7 @@ import type { Kernels } from '../kernels/kernels.js';
 import { Vocab } from '../data/vocab.js';
 import { configFromJson, configToJson, type ModelConfig } from '../nn/config.js';
 import { RnnLM, checkpointSpecs } from '../nn/model.js';
-import { validateClasses } from '../nn/classes.js';
+import { validateClasses } from '../data/classes.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
 export const FORMAT = 'rnnlm';

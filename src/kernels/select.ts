@@ -1,64 +1,89 @@
 // Choose a kernel backend by what the runtime offers (as TensorFlow.js's wasm backend picks its
-// SIMD / threaded build): 'auto' takes the WebAssembly SIMD backend (relaxed-simd FMA build when
-// the engine has it), with its GEMMs handed to the system OpenBLAS when the optional native addon
-// is built (`npm run build:native`), and falls back to the TypeScript reference.
+// SIMD / threaded build). The platform says what the host has: Node's (src/node/platform.ts)
+// reads .wasm files, starts worker_threads and may load the OpenBLAS addon; the browser's
+// (src/web/) fetches the .wasm files and starts Web Workers. 'auto' takes the wasm backend
+// (relaxed-simd FMA build when the engine has it), with its GEMMs handed to a native GEMM when the
+// platform has one, and falls back to the TypeScript reference.
 
-import os from 'node:os';
-
+import { ConfigError } from '../errors.js';
+import { LIMITS } from '../defaults.js';
 import type { Kernels } from './kernels.js';
-import type { NativeGemm } from './native.js';
 import { RefKernels } from './ref.js';
+import { createWasmKernels, type NativeGemm, type WasmPlatform } from './wasm/kernels.js';
 
 export type Backend = 'auto' | 'ref' | 'wasm' | 'openblas';
 
 export const BACKENDS: readonly Backend[] = ['auto', 'ref', 'wasm', 'openblas'];
 
+/** What the host offers the kernels. */
+export interface KernelPlatform {
+  /** e.g. "node" or "browser". */
+  readonly name: string;
+  /** The wasm backend's host side (loading the module, starting workers); absent: no wasm. */
+  readonly wasm?: WasmPlatform;
+  /** Threads used when the caller names none (Node: the available cores; a page: 1 unless isolated). */
+  defaultThreads(): number;
+  /** A native GEMM on the wasm memory (Node's OpenBLAS addon); throws why not (with the fix). */
+  loadNativeGemm?(threads: number): NativeGemm;
+}
+
 export interface KernelOptions {
   /**
-   * 'auto' (default): wasm when the runtime has SIMD and the build is present, with OpenBLAS
-   * GEMMs when the native addon is built; else ref. 'wasm': wasm GEMMs even if the addon is
-   * built. 'openblas': wasm + OpenBLAS GEMMs, or an error saying why not.
+   * 'auto' (default): wasm when the runtime has SIMD and the build is present, with native
+   * GEMMs when the platform has them; else ref. 'wasm': wasm GEMMs even if a native GEMM exists.
+   * 'openblas': wasm + the native GEMM, or an error saying why not.
    */
   backend?: Backend;
-  /** Threads for the wasm backend, main thread included (default: os.availableParallelism()). */
+  /** Threads for the wasm backend, the calling thread included (default: the platform's). */
   threads?: number;
   /** wasm only: force the relaxed-simd (true) or plain SIMD (false) build; default: best available. */
   relaxed?: boolean;
-  /** 'auto' only: told why the wasm backend could not load when it falls back to ref (an unbuilt native addon is not a fallback). */
+  /** 'auto' only: told why the wasm backend could not load when it falls back to ref (a missing native GEMM is not a fallback). */
   onFallback?: (reason: string) => void;
 }
 
 /**
- * Create the kernels. `name` says what was chosen, e.g. "ref" or "wasm-simd+fma, 2 threads".
- * 'wasm' throws (with the reason) when the backend cannot load; 'auto' falls back to ref.
- * Call `dispose()` on the result to stop its worker threads.
+ * Create the kernels on a platform (null: the reference only). `name` says what was chosen,
+ * e.g. "ref" or "wasm-simd+fma, 2 threads". 'wasm' and 'openblas' throw ConfigError with the
+ * reason when they cannot load; 'auto' falls back to ref. Call `dispose()` on the result to stop
+ * its worker threads.
  */
-export async function createKernels(opts: KernelOptions = {}): Promise<Kernels> {
+export async function createKernels(platform: KernelPlatform | null, opts: KernelOptions = {}): Promise<Kernels> {
   const backend = opts.backend ?? 'auto';
   if (!BACKENDS.includes(backend)) {
-    throw new RangeError(`backend must be one of ${BACKENDS.join(', ')}; got ${String(backend)}`);
+    throw new ConfigError(`backend must be one of ${BACKENDS.join(', ')}; got ${String(backend)}`);
+  }
+  const threads = opts.threads ?? platform?.defaultThreads() ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > LIMITS.threads) {
+    throw new ConfigError(`threads must be an integer from 1 to ${LIMITS.threads}, got ${threads}`);
   }
   if (backend === 'ref') return new RefKernels();
-  const threads = opts.threads ?? os.availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
-    throw new RangeError(`threads must be an integer in [1, 64], got ${threads}`);
-  }
   let nativeGemm: NativeGemm | undefined;
-  if (backend === 'openblas' || backend === 'auto') {
+  if (backend === 'openblas') {
+    if (!platform?.loadNativeGemm) {
+      throw new ConfigError(`the OpenBLAS GEMM is a Node addon, and this platform (${platform?.name ?? 'none'}) has none; use --backend wasm`);
+    }
     try {
-      nativeGemm = (await import('./native.js')).loadNativeGemm(threads);
+      nativeGemm = platform.loadNativeGemm(threads);
     } catch (err) {
-      if (backend === 'openblas') throw err;
+      throw new ConfigError((err as Error).message);
+    }
+  } else if (backend === 'auto' && platform?.loadNativeGemm) {
+    try {
+      nativeGemm = platform.loadNativeGemm(threads);
+    } catch {
       // not built: the usual case, and not worth a fallback message
     }
   }
   try {
-    // loaded lazily: the reference needs neither the wasm files nor worker_threads
-    const [{ createWasmKernels }, { nodePlatform }] = await Promise.all([import('./wasm.js'), import('./loader-node.js')]);
-    return await createWasmKernels(nodePlatform, { threads, relaxed: opts.relaxed, nativeGemm });
+    if (!platform?.wasm) throw new Error(`this platform (${platform?.name ?? 'none'}) has no wasm loader`);
+    return await createWasmKernels(platform.wasm, { threads, relaxed: opts.relaxed, nativeGemm });
   } catch (err) {
-    if (backend !== 'auto') throw err;
-    opts.onFallback?.((err as Error).message);
-    return new RefKernels();
+    if (backend === 'auto') {
+      opts.onFallback?.((err as Error).message);
+      return new RefKernels();
+    }
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`${(err as Error).message}; choose --backend ref (the plain TypeScript reference) to run without it`);
   }
 }

@@ -2,6 +2,7 @@
 // CLI flags map onto these fields one to one.
 
 import { ConfigError } from '../errors.js';
+import { LIMITS, MODEL_DEFAULTS } from '../defaults.js';
 import type { Level } from '../data/vocab.js';
 
 /** Elman cells (one activation) first, then the gated cells. */
@@ -63,30 +64,30 @@ function positiveInt(name: string, v: unknown, max: number): number {
 
 /** Validate and freeze a config (also used on configs read from checkpoints). */
 export function makeConfig(c: Partial<ModelConfig> & { vocabSize: number }): ModelConfig {
-  const level = c.level ?? 'word';
+  const level = c.level ?? MODEL_DEFAULTS.level;
   if (level !== 'word' && level !== 'char') throw new ConfigError(`level must be word or char, got ${JSON.stringify(level)}`);
-  const cell = c.cell ?? 'sigmoid';
+  const cell = c.cell ?? MODEL_DEFAULTS.cell;
   if (!(CELLS as readonly string[]).includes(cell)) {
     throw new ConfigError(`cell must be one of ${CELLS.join(', ')}, got ${JSON.stringify(cell)}`);
   }
-  const layers = positiveInt('layers', c.layers ?? 1, 16);
-  const embed = positiveInt('embed', c.embed ?? 200, 65536);
-  const hidden = positiveInt('hidden', c.hidden ?? 200, 65536);
-  const vocabSize = positiveInt('vocab_size', c.vocabSize, 1 << 24);
-  const dropout = c.dropout ?? 0;
+  const layers = positiveInt('layers', c.layers ?? MODEL_DEFAULTS.layers, LIMITS.layers);
+  const embed = positiveInt('embed', c.embed ?? MODEL_DEFAULTS.embed, LIMITS.width);
+  const hidden = positiveInt('hidden', c.hidden ?? MODEL_DEFAULTS.hidden, LIMITS.width);
+  const vocabSize = positiveInt('vocab_size', c.vocabSize, LIMITS.vocab);
+  const dropout = c.dropout ?? MODEL_DEFAULTS.dropout;
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
     throw new ConfigError(`dropout must be a probability from 0 (off) to below 1, got ${JSON.stringify(dropout)}`);
   }
-  const tied = c.tied ?? false;
+  const tied = c.tied ?? MODEL_DEFAULTS.tied;
   if (typeof tied !== 'boolean') throw new ConfigError(`tied must be true or false, got ${JSON.stringify(tied)}`);
   if (tied && embed !== hidden) {
     throw new ConfigError(`tied weights need embed = hidden (decoder.weight [V, H] is encoder.weight [V, Emb]), got embed ${embed} and hidden ${hidden}`);
   }
-  const classes = c.classes ?? 0;
+  const classes = c.classes ?? MODEL_DEFAULTS.classes;
   if (typeof classes !== 'number' || !Number.isInteger(classes) || classes < 0 || classes === 1 || classes > vocabSize) {
     throw new ConfigError(`classes must be 0 (full softmax) or an integer from 2 to the vocabulary size ${vocabSize}, got ${JSON.stringify(classes)}`);
   }
-  const forgetBias = c.forgetBias ?? 0;
+  const forgetBias = c.forgetBias ?? MODEL_DEFAULTS.forgetBias;
   if (typeof forgetBias !== 'number' || !Number.isFinite(forgetBias)) {
     throw new ConfigError(`forget bias must be a finite number, got ${JSON.stringify(forgetBias)}`);
   }

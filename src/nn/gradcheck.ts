@@ -8,10 +8,11 @@
 // with the same seed. Tied weights are one arena tensor (encoder.weight) holding the sum of both
 // uses' gradients; a class-factored model checks class_decoder.* too.
 
+import { GRADCHECK_DEFAULTS } from '../defaults.js';
 import { RefKernels } from '../kernels/ref.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { Rng } from '../rng.js';
-import { assignClasses } from './classes.js';
+import { assignClasses } from '../data/classes.js';
 import { makeConfig, type Cell } from './config.js';
 import { RnnLM } from './model.js';
 
@@ -59,20 +60,21 @@ export interface GradcheckResult {
 }
 
 export function gradcheck(opts: GradcheckOptions = {}): GradcheckResult {
-  const cell = opts.cell ?? 'sigmoid';
-  const T = opts.T ?? 5;
-  const B = opts.B ?? 2;
-  const eps = opts.eps ?? 1e-4;
-  const floor = opts.floor ?? 1e-5;
-  const hidden = opts.hidden ?? 5;
+  const D = GRADCHECK_DEFAULTS;
+  const cell = opts.cell ?? D.cell;
+  const T = opts.T ?? D.steps;
+  const B = opts.B ?? D.batch;
+  const eps = opts.eps ?? D.eps;
+  const floor = opts.floor ?? D.floor;
+  const hidden = opts.hidden ?? D.hidden;
   const tied = opts.tied ?? false;
-  const classes = opts.classes ?? 0;
+  const classes = opts.classes ?? D.classes;
   const V = opts.vocab ?? (classes > 0 ? 11 : 7);
   const config = makeConfig({
-    cell, layers: opts.layers ?? 2, vocabSize: V, embed: tied ? hidden : opts.embed ?? 4, hidden,
-    dropout: opts.dropout ?? 0, tied, classes,
+    cell, layers: opts.layers ?? D.layers, vocabSize: V, embed: tied ? hidden : opts.embed ?? D.embed, hidden,
+    dropout: opts.dropout ?? D.dropout, tied, classes,
   });
-  const rng = new Rng(opts.seed ?? 1);
+  const rng = new Rng(opts.seed ?? D.seed);
   let wordClasses: Int32Array | undefined;
   if (classes > 0) {
     const counts = Array.from({ length: V }, (_, w) => Math.floor(1000 / (w + 1)) + rng.int(5));

@@ -2,10 +2,10 @@
 // out-of-vocabulary rate and, for the built-in corpus, the source's own perplexity (the floor).
 
 import { InputError } from '../errors.js';
-import { isBuiltinName, sourceCrossEntropy } from '../data/builtin.js';
+import { isBuiltinName, sourceCrossEntropy } from '../data/builtin/index.js';
 import type { Vocab } from '../data/vocab.js';
 import type { RnnLM } from '../nn/model.js';
-import { evaluateIds, type EvalOptions, type EvalResult } from '../train/evaluate.js';
+import { evaluateIds, type EvalOptions, type EvalResult } from '../infer/evaluate.js';
 
 export interface TextEvalResult extends EvalResult {
   /** Tokens that were not in the vocabulary (mapped to <unk>). */

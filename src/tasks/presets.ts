@@ -3,12 +3,16 @@
 // the figure it reaches here (README, "Results").
 
 import { ConfigError } from '../errors.js';
-import type { TrainRunOptions } from './train.js';
+import type { TrainOptions } from '../train/options.js';
+import type { NewModelOptions } from './prepare.js';
+
+/** What a preset sets: model and training options. */
+export type PresetOptions = Partial<TrainOptions> & NewModelOptions;
 
 export interface Preset {
   /** What it reproduces. */
   readonly about: string;
-  readonly options: Readonly<Partial<TrainRunOptions>>;
+  readonly options: Readonly<PresetOptions>;
 }
 
 export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
@@ -42,7 +46,7 @@ export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
   },
 });
 
-export function presetOptions(name: string): Partial<TrainRunOptions> {
+export function presetOptions(name: string): PresetOptions {
   const p = PRESETS[name];
   if (!p) throw new ConfigError(`unknown preset ${JSON.stringify(name)}: choose one of ${Object.keys(PRESETS).join(', ')}`);
   return { ...p.options };

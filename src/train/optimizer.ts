@@ -1,8 +1,9 @@
 // Optimizers over the flat parameter arena: one state buffer per moment, same layout.
 // The loss they see is already the mean over the T·B predicted tokens of a segment; gradient
-// clipping is separate (clip.ts) and applies to every optimizer alike.
+// clipping (clipGradNorm, below) is separate and applies to every optimizer alike.
 
 import { ConfigError } from '../errors.js';
+import { OPTIMIZER_HYPER } from '../defaults.js';
 import type { Arr, Kernels } from '../kernels/kernels.js';
 
 export const OPTIMIZERS = ['sgd', 'adagrad', 'adam'] as const;
@@ -14,11 +15,6 @@ export interface OptimizerHyper {
   eps: number;
 }
 
-export const DEFAULT_HYPER: Readonly<Record<OptimizerName, OptimizerHyper>> = {
-  sgd: { beta1: 0, beta2: 0, eps: 0 },
-  adagrad: { beta1: 0, beta2: 0, eps: 1e-10 },
-  adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-};
 
 export class Optimizer {
   readonly name: OptimizerName;
@@ -33,7 +29,7 @@ export class Optimizer {
       throw new ConfigError(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(name)}`);
     }
     this.name = name;
-    this.hyper = DEFAULT_HYPER[name];
+    this.hyper = OPTIMIZER_HYPER[name];
     this.state = new Map();
     if (name === 'adagrad') this.state.set('s', alloc(n));
     if (name === 'adam') {

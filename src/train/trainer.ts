@@ -1,75 +1,22 @@
 // Training by truncated backpropagation through time.
 // The token stream is cut into B streams and segments of T steps (batches.ts); the hidden
 // state is carried from segment to segment with the gradient cut between them, and reset at
-// the start of each epoch. Each step minimises the mean cross-entropy of the segment's T·B
-// predictions. After each epoch: exact validation perplexity; if it improved, the best model
-// is saved, otherwise the learning rate is divided by `lrDecay` (the classic schedule).
+// the start of each epoch. Each step minimises the mean cross-entropy J of the segment's T·B
+// predictions (trainStep). After each epoch (endEpoch): exact validation perplexity; if it
+// improved, the best model is saved; the schedule sets the next rate (schedule.ts).
 // Legend: B batch (streams), T bptt steps, L layers, H hidden.
 
 import { ConfigError, DivergenceError } from '../errors.js';
 import type { Arr } from '../kernels/kernels.js';
-import { batchify, segment, segmentCount } from '../data/batches.js';
+import { batchify, segment, segmentCount, type Batched } from '../data/batches.js';
 import type { RnnLM } from '../nn/model.js';
 import { Rng } from '../rng.js';
-import { evaluateIds } from './evaluate.js';
-import { Optimizer, OPTIMIZERS, clipGradNorm, type OptimizerName } from './optimizer.js';
+import { evaluateIds } from '../infer/evaluate.js';
+import { Optimizer, clipGradNorm } from './optimizer.js';
+import { validateTrainOptions, type TrainOptions } from './options.js';
+import { nextEpochRate } from './schedule.js';
 
-export interface TrainOptions {
-  /** Parallel streams B. */
-  batch: number;
-  /** Truncated-BPTT segment length T. */
-  bptt: number;
-  /** Epochs to run in total (a resumed run counts the ones already done). */
-  epochs: number;
-  /** Initial learning rate. */
-  lr: number;
-  optimizer: OptimizerName;
-  /** Max global gradient L2 norm; 0 = no clipping. */
-  clip: number;
-  /** Divide the learning rate by this at each decay (1 = never). */
-  lrDecay: number;
-  /**
-   * When to decay: 'plateau' (the classic schedule: after an epoch whose validation perplexity
-   * did not improve) or 'fixed' (after every epoch from `decayStart` on, as Zaremba et al.).
-   */
-  schedule: 'plateau' | 'fixed';
-  /** For the fixed schedule: epochs at the initial rate before decaying. */
-  decayStart: number;
-  /** Early stopping: stop after this many epochs in a row without improvement (0 = off). */
-  patience: number;
-  /** Seed of the run's random stream (initialisation is seeded by the caller). */
-  seed: number;
-  /**
-   * Wall-clock budget in seconds for the whole run (0 = none). When it is spent mid-epoch, the
-   * epoch ends there: validation, best checkpoint and state are written as at an epoch's end.
-   */
-  timeBudget: number;
-}
-
-export const DEFAULT_TRAIN: Readonly<TrainOptions> = Object.freeze({
-  batch: 20, bptt: 35, epochs: 10, lr: 20, optimizer: 'sgd', clip: 0.25, lrDecay: 4, schedule: 'plateau', decayStart: 4, patience: 0, seed: 1, timeBudget: 0,
-});
-
-export function validateTrainOptions(o: TrainOptions): TrainOptions {
-  const int = (name: string, v: number, lo: number, hi: number): void => {
-    if (!Number.isInteger(v) || v < lo || v > hi) throw new ConfigError(`${name} must be an integer from ${lo} to ${hi}, got ${v}`);
-  };
-  int('batch', o.batch, 1, 100000);
-  int('bptt', o.bptt, 1, 100000);
-  int('epochs', o.epochs, 1, 1000000);
-  int('seed', o.seed, 0, 0xffffffff);
-  if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new ConfigError(`lr must be a positive number, got ${o.lr}`);
-  if (!(o.clip >= 0 && Number.isFinite(o.clip))) throw new ConfigError(`clip must be ≥ 0 (0 = off), got ${o.clip}`);
-  if (!(o.lrDecay >= 1 && Number.isFinite(o.lrDecay))) throw new ConfigError(`lr-decay must be ≥ 1, got ${o.lrDecay}`);
-  if (o.schedule !== 'plateau' && o.schedule !== 'fixed') throw new ConfigError(`schedule must be plateau or fixed, got ${JSON.stringify(o.schedule)}`);
-  int('decay-start', o.decayStart, 0, 1000000);
-  int('patience', o.patience, 0, 1000000);
-  if (!(o.timeBudget >= 0 && Number.isFinite(o.timeBudget))) throw new ConfigError(`time budget must be ≥ 0 (0 = none), got ${o.timeBudget}`);
-  if (!(OPTIMIZERS as readonly string[]).includes(o.optimizer)) {
-    throw new ConfigError(`optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(o.optimizer)}`);
-  }
-  return o;
-}
+export { DEFAULT_TRAIN, validateTrainOptions, trainOptions, type TrainOptions } from './options.js';
 
 export interface EpochRecord {
   epoch: number;
@@ -137,6 +84,11 @@ export interface TrainHooks {
   saveState?: (model: RnnLM, state: TrainState) => void;
   /** Called before each validation pass. */
   onValidate?: () => void;
+  /**
+   * Let the host's event loop run (signals, messages, timers); called about every 50 ms.
+   * Default: a message round trip, which both Node and browsers offer.
+   */
+  yieldToEventLoop?: () => Promise<void>;
 }
 
 export interface TrainResult {
@@ -165,7 +117,164 @@ export function idsHash(ids: Int32Array): string {
   return `${ids.length}:${h.toString(16)}`;
 }
 
-const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+/** A message round trip: lets the event loop run, in Node and in browsers alike. */
+export function messageYield(): Promise<void> {
+  return new Promise((resolve) => {
+    const { port1, port2 } = new MessageChannel();
+    // onmessage (not addEventListener) starts the port in both runtimes
+    (port1 as unknown as { onmessage: (() => void) | null }).onmessage = () => {
+      port1.close();
+      resolve();
+    };
+    port2.postMessage(null);
+  });
+}
+
+/** How an epoch's loop ended. */
+type EpochEnd = 'done' | 'budget' | 'interrupted';
+
+/** The state of one training run in this session: its data, optimizer, position and clocks. */
+class TrainingRun {
+  readonly opts: TrainOptions;
+  readonly data: Batched;
+  readonly segments: number;
+  readonly optimizer: Optimizer;
+  readonly rng: Rng;
+  /** The carried recurrent state [L, B, S]. */
+  readonly hidden: Arr;
+  /** Position, schedule and history (everything of TrainState but the arrays). */
+  st: Omit<TrainState, 'hidden' | 'optimizerState' | 'optimizerT'>;
+  private readonly t0 = performance.now();
+  /** Wall time of earlier sessions of this run. */
+  private readonly secondsBefore: number;
+  sessionTokens = 0;
+  /** This session's training time, validation excluded. */
+  trainSeconds = 0;
+  /** When the current epoch's loop started in this session, and its token count then. */
+  private epochStart = 0;
+  private epochTokensAtStart = 0;
+
+  constructor(readonly model: RnnLM, trainIds: Int32Array, options: TrainOptions, resume?: TrainState) {
+    const opts = validateTrainOptions(resume ? resume.options : options);
+    this.opts = opts;
+    this.data = batchify(trainIds, opts.batch);
+    this.segments = segmentCount(this.data, opts.bptt);
+    if (this.segments === 0) {
+      throw new ConfigError(`the training text has ${trainIds.length} tokens: too few for ${opts.batch} streams (--batch); it needs at least ${2 * opts.batch}`);
+    }
+    const dataHash = idsHash(trainIds);
+    this.optimizer = new Optimizer(opts.optimizer, (n) => model.alloc(n), model.params.length);
+    this.rng = new Rng(opts.seed);
+    this.hidden = model.newState(opts.batch);
+    if (resume) {
+      if (resume.dataHash !== dataHash) {
+        throw new ConfigError(`the training text differs from the one this run started with (fingerprint ${dataHash}, state has ${resume.dataHash})`);
+      }
+      this.st = { ...resume, sinceBest: resume.sinceBest ?? 0, history: [...resume.history] };
+      this.restore(resume);
+    } else {
+      this.st = {
+        epoch: 0, segment: 0, step: 0, lr: opts.lr, bestValid: null, sinceBest: 0, rng: this.rng.getState(), epochNll: 0, epochTokens: 0,
+        history: [], seconds: 0, tokens: 0, dataHash, options: opts,
+      };
+    }
+    this.secondsBefore = this.st.seconds;
+  }
+
+  /** Continue a saved run: its random stream, carried state and optimizer buffers. */
+  private restore(resume: TrainState): void {
+    this.rng.setState(resume.rng);
+    this.hidden.set(resume.hidden);
+    this.optimizer.t = resume.optimizerT;
+    for (const [name, buf] of this.optimizer.state) {
+      const saved = resume.optimizerState.get(name);
+      if (!saved || saved.length !== buf.length) throw new ConfigError(`resume state lacks optimizer buffer "${name}" of ${buf.length} values`);
+      buf.set(saved);
+    }
+  }
+
+  /** Mark the start of an epoch's loop (or of its rest, on resume). */
+  beginEpoch(): void {
+    if (this.st.segment === 0) {
+      this.hidden.fill(0); // h(0) = 0 at the start of the text
+      this.st.epochNll = 0;
+      this.st.epochTokens = 0;
+    }
+    this.epochStart = performance.now();
+    this.epochTokensAtStart = this.st.epochTokens;
+  }
+
+  /** Wall seconds of the current epoch's loop in this session, and its tokens per second. */
+  epochSpeed(): { seconds: number; tokensPerSec: number } {
+    const seconds = (performance.now() - this.epochStart) / 1000;
+    return { seconds, tokensPerSec: (this.st.epochTokens - this.epochTokensAtStart) / Math.max(seconds, 1e-9) };
+  }
+
+  /** Wall seconds of the whole run so far (earlier sessions included). */
+  seconds(): number {
+    return this.secondsBefore + (performance.now() - this.t0) / 1000;
+  }
+
+  budgetSpent(): boolean {
+    return this.opts.timeBudget > 0 && this.seconds() >= this.opts.timeBudget;
+  }
+
+  /** A resumable copy of the state. */
+  snapshot(): TrainState {
+    return {
+      ...this.st, history: [...this.st.history], rng: this.rng.getState(), hidden: this.hidden.slice(),
+      optimizerT: this.optimizer.t, optimizerState: this.optimizer.state,
+    };
+  }
+
+  /** Where the place of a divergence is described. */
+  where(): string {
+    return `step ${this.st.step} (epoch ${this.st.epoch + 1}, batch ${this.st.segment + 1}/${this.segments})`;
+  }
+
+  /**
+   * One step of truncated BPTT on segment `s`: forward through T steps from the carried state,
+   * J = mean cross-entropy of the T·B predictions, backward through time, clip the gradient's
+   * global norm, update. Returns Σ nll of the segment and the gradient norm before clipping.
+   */
+  trainStep(s: number): { nll: number; tokens: number; gradNorm: number } {
+    const { model, opts, st } = this;
+    const k = model.kernels;
+    const { x, y, len } = segment(this.data, opts.bptt, s);
+    const N = len * opts.batch;
+    model.zeroGrad();
+    model.forward(x, len, opts.batch, this.hidden, { train: true, rng: this.rng }); // rng: dropout masks (none drawn at dropout 0)
+    const nll = model.loss(y, true, 1 / N);
+    st.step++;
+    // A mean loss whose perplexity overflows (> ~709 nats/token, ln V is ~9) has diverged too.
+    if (!Number.isFinite(Math.exp(nll / N))) {
+      throw new DivergenceError(`training diverged at ${this.where()}: the loss is ${(nll / N).toPrecision(4)} nats/token; ${this.remedy()}`, st.step);
+    }
+    model.backward();
+    const gradNorm = clipGradNorm(k, model.grads, opts.clip);
+    if (!Number.isFinite(gradNorm)) {
+      throw new DivergenceError(`training diverged at ${this.where()}: the gradient norm is ${gradNorm}; ${this.remedy()}`, st.step);
+    }
+    this.optimizer.step(k, model.params, model.grads, st.lr);
+    return { nll, tokens: N, gradNorm };
+  }
+
+  /** What to try after a divergence, given the options in force. */
+  remedy(): string {
+    const { lr, clip } = this.opts;
+    const clipAdvice = clip > 0 ? `--clip is ${clip}: try ${Number((clip / 4).toPrecision(2))}` : 'set --clip (e.g. 0.25)';
+    return `lower --lr (now ${Number(lr.toPrecision(4))}, try ${Number((lr / 4).toPrecision(2))}) or ${clipAdvice}`;
+  }
+
+  /** Exact validation perplexity; throws on a non-finite one. */
+  validate(validIds: Int32Array): { perplexity: number; crossEntropy: number } {
+    const ev = evaluateIds(this.model, validIds);
+    if (!Number.isFinite(ev.perplexity)) {
+      throw new DivergenceError(`training diverged in epoch ${this.st.epoch + 1} (step ${this.st.step}): validation perplexity is ${ev.perplexity}; ${this.remedy()}`, this.st.step);
+    }
+    return ev;
+  }
+}
 
 /**
  * Train `model` (already initialised, or restored along with `resume`) on token ids.
@@ -176,166 +285,121 @@ export async function train(
   model: RnnLM, trainIds: Int32Array, validIds: Int32Array | null, options: TrainOptions,
   hooks: TrainHooks = {}, resume?: TrainState,
 ): Promise<TrainResult> {
-  const opts = validateTrainOptions(resume ? resume.options : options);
-  const k = model.kernels;
-  const { batch: B, bptt: T } = opts;
-  const data = batchify(trainIds, B);
-  const segments = segmentCount(data, T);
-  if (segments === 0) {
-    throw new ConfigError(`the training text has ${trainIds.length} tokens: too few for ${B} streams (--batch); it needs at least ${2 * B}`);
-  }
-  const dataHash = idsHash(trainIds);
-  const optimizer = new Optimizer(opts.optimizer, (n) => model.alloc(n), model.params.length);
-  const rng = new Rng(opts.seed);
-  const hidden = model.newState(B);
-  let st: Omit<TrainState, 'hidden' | 'optimizerState' | 'optimizerT'>;
-  if (resume) {
-    if (resume.dataHash !== dataHash) {
-      throw new ConfigError(`the training text differs from the one this run started with (fingerprint ${dataHash}, state has ${resume.dataHash})`);
-    }
-    st = { ...resume, sinceBest: resume.sinceBest ?? 0, history: [...resume.history] };
-    rng.setState(resume.rng);
-    hidden.set(resume.hidden);
-    optimizer.t = resume.optimizerT;
-    for (const [name, buf] of optimizer.state) {
-      const saved = resume.optimizerState.get(name);
-      if (!saved || saved.length !== buf.length) throw new ConfigError(`resume state lacks optimizer buffer "${name}" of ${buf.length} values`);
-      buf.set(saved);
-    }
-  } else {
-    st = {
-      epoch: 0, segment: 0, step: 0, lr: opts.lr, bestValid: null, sinceBest: 0, rng: rng.getState(), epochNll: 0, epochTokens: 0,
-      history: [], seconds: 0, tokens: 0, dataHash, options: opts,
-    };
-  }
-
-  const snapshot = (): TrainState => ({
-    ...st, history: [...st.history], rng: rng.getState(), hidden: hidden.slice(),
-    optimizerT: optimizer.t, optimizerState: optimizer.state,
-  });
-
-  const t0 = performance.now();
-  let sessionTokens = 0;
-  let trainSeconds = 0; // this session, excluding validation
-  let lastYield = t0;
+  const run = new TrainingRun(model, trainIds, options, resume);
   let interrupted = false;
   let budgetSpent = false;
   let stoppedEarly = false;
-  const secondsBefore = st.seconds; // wall time of earlier sessions of this run
-  const seconds = (): number => secondsBefore + (performance.now() - t0) / 1000;
-
-  epochs: while (st.epoch < opts.epochs) {
-    if (st.segment === 0) {
-      hidden.fill(0); // h(0) = 0 at the start of the text
-      st.epochNll = 0;
-      st.epochTokens = 0;
+  while (run.st.epoch < run.opts.epochs) {
+    const end = await trainEpoch(run, hooks);
+    if (end === 'interrupted') {
+      interrupted = true;
+      run.st.seconds = run.seconds();
+      hooks.saveState?.(model, run.snapshot());
+      break;
     }
-    const epochStart = performance.now();
-    const epochTokens0 = st.epochTokens;
-    let stepStart = performance.now();
-    for (; st.segment < segments; ) {
-      const { x, y, len } = segment(data, T, st.segment);
-      const N = len * B;
-      model.zeroGrad();
-      model.forward(x, len, B, hidden, { train: true, rng }); // rng: dropout masks (none drawn at dropout 0)
-      const nll = model.loss(y, true, 1 / N);
-      st.step++;
-      // A mean loss whose perplexity overflows (> ~709 nats/token, ln V is ~9) has diverged too.
-      if (!Number.isFinite(Math.exp(nll / N))) {
-        throw new DivergenceError(`training diverged at step ${st.step} (epoch ${st.epoch + 1}, batch ${st.segment + 1}/${segments}): the loss is ${(nll / N).toPrecision(4)} nats/token; lower --lr or set --clip`, st.step);
-      }
-      model.backward();
-      const norm = clipGradNorm(k, model.grads, opts.clip);
-      if (!Number.isFinite(norm)) {
-        throw new DivergenceError(`training diverged at step ${st.step} (epoch ${st.epoch + 1}, batch ${st.segment + 1}/${segments}): the gradient norm is ${norm}; lower --lr or set --clip`, st.step);
-      }
-      optimizer.step(k, model.params, model.grads, st.lr);
-      st.segment++;
-      st.epochNll += nll;
-      st.epochTokens += N;
-      st.tokens += N;
-      sessionTokens += N;
-      const now = performance.now();
-      trainSeconds += (now - stepStart) / 1000;
-      if (hooks.onStep) {
-        const loss = st.epochNll / st.epochTokens;
-        hooks.onStep({
-          epoch: st.epoch, epochs: opts.epochs, segment: st.segment, segments, step: st.step, loss, perplexity: Math.exp(loss),
-          lr: st.lr, tokensPerSec: sessionTokens / Math.max(trainSeconds, 1e-9), gradNorm: norm,
-        });
-      }
-      if (now - lastYield > 50) {
-        await yieldToEventLoop(); // lets signals (Ctrl-C) and timers run
-        lastYield = performance.now();
-      }
-      stepStart = performance.now();
-      if (opts.timeBudget > 0 && seconds() >= opts.timeBudget) {
-        budgetSpent = true;
-        break;
-      }
-      if (hooks.signal?.aborted && st.segment < segments) {
-        interrupted = true;
-        st.seconds = seconds();
-        hooks.saveState?.(model, snapshot());
-        break epochs;
-      }
+    const { patienceOut } = endEpoch(run, validIds, hooks);
+    if (end === 'budget') {
+      budgetSpent = true;
+      break;
     }
-    // End of epoch: validate, schedule, save.
-    const trainPpl = Math.exp(st.epochNll / st.epochTokens);
-    const epochSeconds = (performance.now() - epochStart) / 1000;
-    let validPpl: number | null = null;
-    let validCe = 0;
-    let improved = true;
-    if (validIds && validIds.length > 0) {
-      hooks.onValidate?.();
-      const ev = evaluateIds(model, validIds);
-      if (!Number.isFinite(ev.perplexity)) {
-        throw new DivergenceError(`training diverged in epoch ${st.epoch + 1} (step ${st.step}): validation perplexity is ${ev.perplexity}; lower --lr or set --clip`, st.step);
-      }
-      validPpl = ev.perplexity;
-      validCe = ev.crossEntropy;
-      improved = st.bestValid === null || ev.crossEntropy < st.bestValid;
-    }
-    const rec: EpochRecord = {
-      epoch: st.epoch + 1, trainPerplexity: trainPpl, validPerplexity: validPpl, lr: st.lr, seconds: epochSeconds,
-      tokensPerSec: (st.epochTokens - epochTokens0) / Math.max(epochSeconds, 1e-9),
-    };
-    st.history.push(rec);
-    if (improved) {
-      if (validPpl !== null) st.bestValid = validCe;
-      st.sinceBest = 0;
-      hooks.saveBest?.(model);
-    } else {
-      st.sinceBest++;
-    }
-    if (opts.schedule === 'plateau' ? !improved : st.epoch + 1 >= opts.decayStart) st.lr /= opts.lrDecay;
-    const patienceOut = opts.patience > 0 && st.sinceBest >= opts.patience;
-    hooks.onEpoch?.(rec, improved);
-    st.epoch++;
-    st.segment = 0;
-    st.seconds = seconds();
-    hooks.saveState?.(model, snapshot());
-    if (budgetSpent) break;
     if (patienceOut) {
       stoppedEarly = true;
       break;
     }
     if (hooks.signal?.aborted) {
-      interrupted = st.epoch < opts.epochs;
+      interrupted = run.st.epoch < run.opts.epochs;
       break;
     }
   }
+  return result(run, interrupted, budgetSpent, stoppedEarly);
+}
 
+/**
+ * The segments of the current epoch from where it stands: a training step each, progress
+ * reports, and a yield to the event loop every ~50 ms. Stops early when the time budget is
+ * spent, or when the signal aborts with segments still to go.
+ */
+async function trainEpoch(run: TrainingRun, hooks: TrainHooks): Promise<EpochEnd> {
+  const { st, segments, opts } = run;
+  const yieldToEventLoop = hooks.yieldToEventLoop ?? messageYield;
+  run.beginEpoch();
+  let lastYield = performance.now();
+  while (st.segment < segments) {
+    const stepStart = performance.now();
+    const { nll, tokens, gradNorm } = run.trainStep(st.segment);
+    st.segment++;
+    st.epochNll += nll;
+    st.epochTokens += tokens;
+    st.tokens += tokens;
+    run.sessionTokens += tokens;
+    const now = performance.now();
+    run.trainSeconds += (now - stepStart) / 1000;
+    if (hooks.onStep) {
+      const loss = st.epochNll / st.epochTokens;
+      hooks.onStep({
+        epoch: st.epoch, epochs: opts.epochs, segment: st.segment, segments, step: st.step, loss, perplexity: Math.exp(loss),
+        lr: st.lr, tokensPerSec: run.sessionTokens / Math.max(run.trainSeconds, 1e-9), gradNorm,
+      });
+    }
+    if (now - lastYield > 50) {
+      await yieldToEventLoop(); // lets signals (Ctrl-C), messages and timers run
+      lastYield = performance.now();
+    }
+    if (run.budgetSpent()) return 'budget';
+    if (hooks.signal?.aborted && st.segment < segments) return 'interrupted';
+  }
+  return 'done';
+}
+
+/**
+ * End of an epoch (or of the part the budget allowed): validate, record, keep the best model,
+ * set the next rate, save a resumable state. Returns whether early stopping's patience ran out.
+ */
+function endEpoch(run: TrainingRun, validIds: Int32Array | null, hooks: TrainHooks): { patienceOut: boolean } {
+  const { st, opts } = run;
+  const speed = run.epochSpeed();
+  let validPpl: number | null = null;
+  let validCe = 0;
+  let improved = true;
+  if (validIds && validIds.length > 0) {
+    hooks.onValidate?.();
+    const ev = run.validate(validIds);
+    validPpl = ev.perplexity;
+    validCe = ev.crossEntropy;
+    improved = st.bestValid === null || ev.crossEntropy < st.bestValid;
+  }
+  const rec: EpochRecord = {
+    epoch: st.epoch + 1, trainPerplexity: Math.exp(st.epochNll / st.epochTokens), validPerplexity: validPpl, lr: st.lr,
+    seconds: speed.seconds, tokensPerSec: speed.tokensPerSec,
+  };
+  st.history.push(rec);
+  if (improved) {
+    if (validPpl !== null) st.bestValid = validCe;
+    st.sinceBest = 0;
+    hooks.saveBest?.(run.model);
+  } else {
+    st.sinceBest++;
+  }
+  st.lr = nextEpochRate(opts, st.epoch + 1, st.lr, improved);
+  hooks.onEpoch?.(rec, improved);
+  st.epoch++;
+  st.segment = 0;
+  st.seconds = run.seconds();
+  hooks.saveState?.(run.model, run.snapshot());
+  return { patienceOut: opts.patience > 0 && st.sinceBest >= opts.patience };
+}
+
+function result(run: TrainingRun, interrupted: boolean, budgetSpent: boolean, stoppedEarly: boolean): TrainResult {
+  const { st } = run;
   const last = st.history[st.history.length - 1];
-  const bestValid = st.bestValid === null ? null : Math.exp(st.bestValid);
   return {
     epochs: st.history.length,
     steps: st.step,
-    seconds: seconds(),
-    tokensPerSec: sessionTokens / Math.max(trainSeconds, 1e-9),
+    seconds: run.seconds(),
+    tokensPerSec: run.sessionTokens / Math.max(run.trainSeconds, 1e-9),
     trainPerplexity: last ? last.trainPerplexity : Math.exp(st.epochNll / Math.max(st.epochTokens, 1)),
     validPerplexity: last ? last.validPerplexity : null,
-    bestValidPerplexity: bestValid,
+    bestValidPerplexity: st.bestValid === null ? null : Math.exp(st.bestValid),
     history: st.history,
     interrupted,
     budgetSpent,

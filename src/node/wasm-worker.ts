@@ -1,10 +1,11 @@
 // Entry of a wasm-backend worker thread (Node worker_threads): instantiate the module over the
 // shared memory the main thread owns, say 'ready', then serve jobs from the control block until
-// told to quit (see workerLoop in wasm-ops.ts).
+// told to quit (workerLoop in src/kernels/wasm/pool.ts).
 
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { wasmApi, workerLoop, type WasmExports, type WorkerInit } from './wasm-ops.js';
+import { wasmApi, type WasmExports } from '../kernels/wasm/api.js';
+import { workerLoop, type WorkerInit } from '../kernels/wasm/pool.js';
 
 const init = workerData as WorkerInit;
 try {

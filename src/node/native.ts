@@ -5,33 +5,22 @@
 // Node only; the browser and a machine without the addon use the wasm GEMM.
 
 import { createRequire } from 'node:module';
+import type { NativeGemm } from '../kernels/wasm/kernels.js';
 
 /** The addon's exports (native/blas.cc); offsets are bytes into the bound memory. */
 interface Addon {
   setMemory(sab: SharedArrayBuffer): void;
-  sgemm(
-    C: number, A: number, B: number, ldc: number, lda: number, ldb: number,
-    M: number, N: number, K: number, transA: number, transB: number, beta: number,
-  ): void;
+  sgemm: NativeGemm['sgemm'];
   setThreads(n: number): void;
   info(): string;
 }
 
-export interface NativeGemm {
-  /** e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64; threads 2". */
-  readonly info: string;
-  /** Work on this shared memory from now on (the wasm backend's). */
-  bind(sab: SharedArrayBuffer): void;
-  /** C = beta·C + op(A)·op(B), row-major, byte offsets and row strides in elements. */
-  sgemm: Addon['sgemm'];
-}
-
-/** Where `npm run build:native` leaves the addon, relative to this file (dist/src/kernels/). */
+/** Where `npm run build:native` leaves the addon, relative to this file (dist/src/node/). */
 const ADDON_PATH = '../../../native/build/Release/rnnlm_blas.node';
 
 /**
- * Load the addon and give OpenBLAS `threads` threads. Throws with the reason when it is not
- * built or cannot load (e.g. libopenblas missing at run time).
+ * Load the addon and give OpenBLAS `threads` threads. Throws with the reason and the fix when
+ * it is not built or cannot load (e.g. libopenblas missing at run time).
  */
 export function loadNativeGemm(threads: number): NativeGemm {
   // OpenBLAS's idle threads busy-wait for 2^28 cycles by default, stealing the cores that the
@@ -45,7 +34,10 @@ export function loadNativeGemm(threads: number): NativeGemm {
   try {
     addon = require(ADDON_PATH) as Addon;
   } catch (err) {
-    throw new Error(`native OpenBLAS GEMM is not available (run \`npm run build:native\` with libopenblas-dev installed): ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(
+      'the OpenBLAS GEMM addon is not built: install OpenBLAS\'s headers (Debian: apt-get install libopenblas-dev), ' +
+      `then run \`npm run build:native\`; or use --backend wasm (${(err as Error).message.split('\n')[0]})`,
+    );
   }
   addon.setThreads(threads);
   return { info: addon.info(), bind: (sab) => addon.setMemory(sab), sgemm: addon.sgemm };

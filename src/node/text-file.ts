@@ -2,14 +2,11 @@
 // built-in corpus. Missing, empty and binary files are refused with a clear message.
 
 import { InputError } from '../errors.js';
-import { builtinText, isBuiltinName, type BuiltinSplit } from '../data/builtin.js';
+import { BUILTIN_PREFIX, builtinText, parseBuiltinName } from '../data/builtin/index.js';
 import { readFileBytes } from './atomic.js';
 
 export function readText(name: string): string {
-  if (isBuiltinName(name)) return builtinText(name.slice(name.indexOf(':') + 1) as BuiltinSplit);
-  if (name.startsWith('builtin:')) {
-    throw new InputError(`unknown built-in corpus ${JSON.stringify(name)}: use builtin:train, builtin:valid or builtin:test`);
-  }
+  if (name.startsWith(BUILTIN_PREFIX)) return builtinText(parseBuiltinName(name));
   const bytes = readFileBytes(name);
   if (bytes.length === 0) throw new InputError(`${name} is empty: give a text file with at least one line`);
   const probe = Math.min(bytes.length, 1 << 20);

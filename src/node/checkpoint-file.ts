@@ -4,7 +4,7 @@ import type { Kernels } from '../kernels/kernels.js';
 import type { Vocab } from '../data/vocab.js';
 import type { RnnLM } from '../nn/model.js';
 import { readFileBytes, writeFileAtomicSync } from './atomic.js';
-import { decodeModel, encodeModel, type DecodedModel } from './checkpoint.js';
+import { decodeModel, encodeModel, type DecodedModel } from '../io/checkpoint.js';
 
 export function saveModel(path: string, model: RnnLM, vocab: Vocab, extra: Record<string, string> = {}): void {
   writeFileAtomicSync(path, encodeModel(model, vocab, extra));

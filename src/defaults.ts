@@ -1,0 +1,82 @@
+// Every default and limit in one table: the library, the CLI's flags and help text, and the
+// presets all read from here, so a default changes in one place.
+
+/** The model: see ModelConfig (nn/config.ts) for what each field means. */
+export const MODEL_DEFAULTS = Object.freeze({
+  level: 'word' as 'word' | 'char',
+  cell: 'sigmoid' as 'sigmoid' | 'tanh' | 'relu' | 'lstm' | 'gru',
+  layers: 1,
+  embed: 200,
+  hidden: 200,
+  dropout: 0,
+  tied: false,
+  classes: 0,
+  forgetBias: 0,
+});
+
+/** Training: see TrainOptions (train/trainer.ts). */
+export const TRAIN_DEFAULTS = Object.freeze({
+  batch: 20,
+  bptt: 35,
+  epochs: 10,
+  lr: 20,
+  optimizer: 'sgd' as 'sgd' | 'adagrad' | 'adam',
+  clip: 0.25,
+  lrDecay: 4,
+  schedule: 'plateau' as 'plateau' | 'fixed',
+  decayStart: 4,
+  patience: 0,
+  seed: 1,
+  /** Seconds; 0 = no budget. */
+  timeBudget: 0,
+});
+
+/** The vocabulary built from a training text: see VocabOptions (data/vocab.ts). */
+export const VOCAB_DEFAULTS = Object.freeze({
+  /** Cap including <eos> and <unk>; 0 = none. */
+  maxVocab: 0,
+  minCount: 1,
+});
+
+/** Sampling: see GenerateOptions (infer/generate.ts). */
+export const GENERATE_DEFAULTS = Object.freeze({
+  length: 100,
+  temperature: 1,
+  topK: 0,
+  seed: 1,
+});
+
+/** Optimizer hyper-parameters (not flags): Adam's and Adagrad's usual values. */
+export const OPTIMIZER_HYPER = Object.freeze({
+  sgd: Object.freeze({ beta1: 0, beta2: 0, eps: 0 }),
+  adagrad: Object.freeze({ beta1: 0, beta2: 0, eps: 1e-10 }),
+  adam: Object.freeze({ beta1: 0.9, beta2: 0.999, eps: 1e-8 }),
+});
+
+/** Upper limits that the library checks and the CLI's flag parsers use. */
+export const LIMITS = Object.freeze({
+  /** Kernel threads, the calling thread included. */
+  threads: 64,
+  layers: 16,
+  /** embed and hidden. */
+  width: 65536,
+  /** Vocabulary size. */
+  vocab: 1 << 24,
+});
+
+/** The gradient check's tiny model and its finite differences (nn/gradcheck.ts). */
+export const GRADCHECK_DEFAULTS = Object.freeze({
+  cell: 'sigmoid' as 'sigmoid' | 'tanh' | 'relu' | 'lstm' | 'gru',
+  layers: 2,
+  /** BPTT steps T and streams B. */
+  steps: 5,
+  batch: 2,
+  embed: 4,
+  hidden: 5,
+  dropout: 0,
+  classes: 0,
+  seed: 1,
+  /** Finite-difference step, and the floor of the relative error's denominator. */
+  eps: 1e-4,
+  floor: 1e-5,
+});

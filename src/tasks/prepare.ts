@@ -1,0 +1,40 @@
+// A new model for a training text, as `rnnlm train` makes one: the vocabulary from the text,
+// the config, each word's class (class-factored softmax), and seeded initial weights.
+// Platform-neutral: text in, model out (the Node CLI reads the files; a page passes strings).
+
+import { TRAIN_DEFAULTS, VOCAB_DEFAULTS } from '../defaults.js';
+import { assignClasses, unigramCounts } from '../data/classes.js';
+import { Vocab, type Level, type VocabOptions } from '../data/vocab.js';
+import type { Kernels } from '../kernels/kernels.js';
+import { makeConfig, type ModelConfig } from '../nn/config.js';
+import { RnnLM } from '../nn/model.js';
+import { Rng } from '../rng.js';
+
+/** The model's shape (any field not given takes its default) and the vocabulary's limits. */
+export interface NewModelOptions extends Partial<Omit<ModelConfig, 'vocabSize'>>, VocabOptions {
+  level?: Level;
+  /** Seed of the initial weights (default: the training seed's default). */
+  seed?: number;
+}
+
+export interface NewModel {
+  model: RnnLM;
+  vocab: Vocab;
+  /** The training text as token ids of that vocabulary. */
+  trainIds: Int32Array;
+}
+
+export function newModelForText(trainText: string, o: NewModelOptions, kernels: Kernels): NewModel {
+  const level = o.level ?? 'word';
+  const vocab = Vocab.build(trainText, level, { maxVocab: o.maxVocab ?? VOCAB_DEFAULTS.maxVocab, minCount: o.minCount ?? VOCAB_DEFAULTS.minCount });
+  const config = makeConfig({
+    level, cell: o.cell, layers: o.layers, embed: o.embed, hidden: o.hidden, vocabSize: vocab.size,
+    dropout: o.dropout, tied: o.tied, classes: o.classes, forgetBias: o.forgetBias,
+  });
+  const trainIds = vocab.encode(trainText).ids;
+  // A class-factored softmax bins words by their training counts (Mikolov's equal-mass classes).
+  const wordClasses = config.classes > 0 ? assignClasses(unigramCounts(trainIds, vocab.size), config.classes) : undefined;
+  const model = new RnnLM(config, kernels, { wordClasses });
+  model.init(new Rng(o.seed ?? TRAIN_DEFAULTS.seed));
+  return { model, vocab, trainIds };
+}
