@@ -19,7 +19,7 @@ export {
   builtinText, builtinLineLogProb, sourceCrossEntropy, isBuiltinName, parseBuiltinName, BUILTIN_PREFIX, type BuiltinSplit,
 } from './data/builtin/index.js';
 export { makeConfig, configFromJson, configToJson, CELLS, ELMAN_CELLS, isElmanCell, type Cell, type ElmanCell, type ModelConfig } from './nn/config.js';
-export { Layout, type ParamSpec, type DType } from './nn/arena.js';
+export { Layout, type ParamSpec, type Precision } from './nn/arena.js';
 export { RnnLM, modelSpecs, checkpointSpecs, stateWidth, makeLayer, type ModelOptions, type ForwardOptions, type CheckpointSpec } from './nn/model.js';
 export { rnnNames, type RecurrentLayer, type UnboundLayer } from './nn/recurrent.js';
 export { ElmanLayer } from './nn/elman.js';

@@ -9,7 +9,7 @@ export interface ParamSpec {
   readonly shape: readonly number[];
 }
 
-export type DType = 'f32' | 'f64';
+export type Precision = 'f32' | 'f64';
 
 export class Layout {
   readonly specs: readonly ParamSpec[];

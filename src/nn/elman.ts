@@ -36,16 +36,16 @@ export function elmanSpecs(l: number, I: number, H: number): ParamSpec[] {
 }
 
 /**
- * Forward over T steps. X [T·B, I]; h0 [B, H] is copied into Hs block 0; on return
+ * Forward over T steps. X [T·B, I]; hStart [B, H] = h(0) is copied into Hs block 0; on return
  * Hs blocks 1..T hold h(1..T) and the output view [T·B, H] is returned.
  */
 export function elmanForward(
-  k: Kernels, cache: ElmanCache, X: Arr, h0: Arr, w: ElmanWeights, act: Activation,
+  k: Kernels, cache: ElmanCache, X: Arr, hStart: Arr, w: ElmanWeights, act: Activation,
   T: number, B: number, I: number, H: number,
 ): Arr {
   const { Hs } = cache;
   cache.X = X;
-  Hs.set(h0.subarray(0, B * H), 0);
+  Hs.set(hStart.subarray(0, B * H), 0);
   const out = Hs.subarray(B * H, (T + 1) * B * H);
   // a(t) = W_e x(t) + b_e + b_h for all t at once: out [T·B, H] = X [T·B, I] · W_eᵀ
   k.gemm(out, X, w.W_e, T * B, H, I, false, true, 0);

@@ -91,19 +91,19 @@ export function gradcheck(opts: GradcheckOptions = {}): GradcheckResult {
     y[i] = rng.int(config.vocabSize);
   }
   // A nonzero carried-in state, as mid-text segments have (h and, for LSTM, c).
-  const h0 = model.newState(B);
-  for (let i = 0; i < h0.length; i++) h0[i] = rng.uniform(0, 0.9);
+  const hStart = model.newState(B);
+  for (let i = 0; i < hStart.length; i++) hStart[i] = rng.uniform(0, 0.9);
   const maskSeed = rng.nextU32();
   const fwd = (state: Float64Array | Float32Array) =>
     model.forward(x, T, B, state, config.dropout > 0 ? { train: true, rng: new Rng(maskSeed) } : {});
 
   const J = (): number => {
-    fwd(h0.slice());
+    fwd(hStart.slice());
     return model.loss(y, false, 1) / N;
   };
 
   model.zeroGrad();
-  fwd(h0.slice());
+  fwd(hStart.slice());
   const loss = model.loss(y, true, 1 / N) / N;
   model.backward();
 

@@ -76,8 +76,8 @@ export class GruLayer implements UnboundLayer {
     k.addBias(Gi, w.b_ih, N, H3);
     k.transpose(cache.WhhT, w.W_hh, H3, H);
     for (let t = 0; t < T; t++) {
-      const h0 = t * B * H; // h(t-1) block
-      const hPrev = Hs.subarray(h0, h0 + B * H);
+      const prev = t * B * H; // offset of the h(t-1) block
+      const hPrev = Hs.subarray(prev, prev + B * H);
       const Git = Gi.subarray(t * B * H3, (t + 1) * B * H3);
       const Ght = Gh.subarray(t * B * H3, (t + 1) * B * H3);
       // Recurrent part: Ght [B, 3H] = hPrev [B, H] · W_hhᵀ [H, 3H] + b_hh
@@ -85,7 +85,7 @@ export class GruLayer implements UnboundLayer {
       k.addBias(Ght, w.b_hh, B, H3);
       // r = σ(·), z = σ(·), n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), kept in Gi;
       // h(t) = (1 - z) ⊙ n + z ⊙ h(t-1)
-      k.gruForward(Git, Ght, hPrev, Hs.subarray(h0 + B * H, h0 + 2 * B * H), B, H);
+      k.gruForward(Git, Ght, hPrev, Hs.subarray(prev + B * H, prev + 2 * B * H), B, H);
     }
     state.set(Hs.subarray(T * B * H, (T + 1) * B * H), 0);
     return Hs.subarray(B * H, (T + 1) * B * H);
@@ -98,7 +98,7 @@ export class GruLayer implements UnboundLayer {
     const H3 = 3 * H;
     const { Gi, Gh, Hs, dGi, dGh, X } = cache;
     for (let t = T - 1; t >= 0; t--) {
-      const h0 = t * B * H;
+      const prev = t * B * H; // offset of the h(t-1) block
       const Git = Gi.subarray(t * B * H3, (t + 1) * B * H3);
       const Ght = Gh.subarray(t * B * H3, (t + 1) * B * H3);
       const dGit = dGi.subarray(t * B * H3, (t + 1) * B * H3);
@@ -106,11 +106,11 @@ export class GruLayer implements UnboundLayer {
       // h(t) = (1 - z) ⊙ n + z ⊙ h(t-1):  dn = dh ⊙ (1 - z), dz = dh ⊙ (h(t-1) - n)
       // n = tanh(a_n), a_n = W_in x + b_in + r ⊙ hn:  da_n = dn ⊙ (1 - n²), dr = da_n ⊙ hn;
       // dh(t-1) += dh(t) ⊙ z (the direct path; into h(0) it is cut)
-      k.gruBackward(dGit, dGht, Git, Ght, Hs.subarray(h0, h0 + B * H), dH.subarray(h0, h0 + B * H),
-        t > 0 ? dH.subarray(h0 - B * H, h0) : null, B, H);
+      k.gruBackward(dGit, dGht, Git, Ght, Hs.subarray(prev, prev + B * H), dH.subarray(prev, prev + B * H),
+        t > 0 ? dH.subarray(prev - B * H, prev) : null, B, H);
       if (t > 0) {
         // Ght = hPrev · W_hhᵀ + b_hh:  dh(t-1) [B, H] += dGh(t) [B, 3H] · W_hh [3H, H]
-        k.gemm(dH.subarray(h0 - B * H, h0), dGht, w.W_hh, B, H, H3, false, false, 1);
+        k.gemm(dH.subarray(prev - B * H, prev), dGht, w.W_hh, B, H, H3, false, false, 1);
       }
     }
     // dW_hh [3H, H] += dGhᵀ [3H, N] · Hprev [N, H];  db_hh += Σ rows of dGh

@@ -11,7 +11,7 @@
 import type { Arr, Kernels } from '../kernels/kernels.js';
 import { ConfigError } from '../errors.js';
 import { Rng } from '../rng.js';
-import { Layout, type DType, type ParamSpec } from './arena.js';
+import { Layout, type Precision, type ParamSpec } from './arena.js';
 import { ClassOutput } from './classes.js';
 import { isElmanCell, type Cell, type ModelConfig } from './config.js';
 import { dropoutBackward, dropoutForward, dropoutMask } from './dropout.js';
@@ -90,8 +90,8 @@ interface Workspace {
   masks: Arr[];
   dropped: Arr[];
   logits: Arr; // [N, V], dlogits after loss(grad); full log-probabilities for a class model
-  dA: Arr; // [N, max(Emb, H)] ping
-  dB: Arr; // [N, max(Emb, H)] pong
+  dPing: Arr; // [N, max(Emb, H)]: the gradient flowing down, alternating with dPong
+  dPong: Arr; // [N, max(Emb, H)]
   T: number; // shape of the last forward
   B: number;
   top: Arr | null; // the output layer's input [N, H] of the last forward
@@ -100,7 +100,7 @@ interface Workspace {
 
 export interface ModelOptions {
   /** 'f32' (default) for training and inference; 'f64' for gradient checks. */
-  dtype?: DType;
+  dtype?: Precision;
   /**
    * Class-factored softmax (config.classes = C > 0): the class of each word id [V], each in
    * [0, C) and every class used — from `assignClasses(unigramCounts(trainIds, V), C)`, or read
@@ -125,7 +125,7 @@ export interface ForwardOptions {
 export class RnnLM {
   readonly config: ModelConfig;
   readonly kernels: Kernels;
-  readonly dtype: DType;
+  readonly dtype: Precision;
   readonly layout: Layout;
   /** All parameters, laid out by `layout`. */
   readonly params: Arr;
@@ -245,7 +245,7 @@ export class RnnLM {
     }
     this.ws = {
       rows, batch, x: new Int32Array(rows), emb: this.alloc(rows * Emb), caches, outs: [], masks, dropped,
-      logits: this.alloc(rows * V), dA: this.alloc(rows * wide), dB: this.alloc(rows * wide), T: 0, B: 0, top: null, train: false,
+      logits: this.alloc(rows * V), dPing: this.alloc(rows * wide), dPong: this.alloc(rows * wide), T: 0, B: 0, top: null, train: false,
     };
     return this.ws;
   }
@@ -323,7 +323,7 @@ export class RnnLM {
     const { T, B } = ws;
     const N = T * B;
     const k = this.kernels;
-    const pingPong = [ws.dA, ws.dB];
+    const pingPong = [ws.dPing, ws.dPong];
     let cur = 0;
     let dH = pingPong[cur].subarray(0, N * H);
     if (this.classOutput) this.classOutput.backward(k, dH, ws.top);

@@ -143,7 +143,7 @@ class TrainingRun {
   /** The carried recurrent state [L, B, S]. */
   readonly hidden: Arr;
   /** Position, schedule and history (everything of TrainState but the arrays). */
-  st: Omit<TrainState, 'hidden' | 'optimizerState' | 'optimizerT'>;
+  progress: Omit<TrainState, 'hidden' | 'optimizerState' | 'optimizerT'>;
   private readonly t0 = performance.now();
   /** Wall time of earlier sessions of this run. */
   private readonly secondsBefore: number;
@@ -170,15 +170,15 @@ class TrainingRun {
       if (resume.dataHash !== dataHash) {
         throw new ConfigError(`the training text differs from the one this run started with (fingerprint ${dataHash}, state has ${resume.dataHash})`);
       }
-      this.st = { ...resume, sinceBest: resume.sinceBest ?? 0, history: [...resume.history] };
+      this.progress = { ...resume, sinceBest: resume.sinceBest ?? 0, history: [...resume.history] };
       this.restore(resume);
     } else {
-      this.st = {
+      this.progress = {
         epoch: 0, segment: 0, step: 0, lr: opts.lr, bestValid: null, sinceBest: 0, rng: this.rng.getState(), epochNll: 0, epochTokens: 0,
         history: [], seconds: 0, tokens: 0, dataHash, options: opts,
       };
     }
-    this.secondsBefore = this.st.seconds;
+    this.secondsBefore = this.progress.seconds;
   }
 
   /** Continue a saved run: its random stream, carried state and optimizer buffers. */
@@ -195,19 +195,19 @@ class TrainingRun {
 
   /** Mark the start of an epoch's loop (or of its rest, on resume). */
   beginEpoch(): void {
-    if (this.st.segment === 0) {
+    if (this.progress.segment === 0) {
       this.hidden.fill(0); // h(0) = 0 at the start of the text
-      this.st.epochNll = 0;
-      this.st.epochTokens = 0;
+      this.progress.epochNll = 0;
+      this.progress.epochTokens = 0;
     }
     this.epochStart = performance.now();
-    this.epochTokensAtStart = this.st.epochTokens;
+    this.epochTokensAtStart = this.progress.epochTokens;
   }
 
   /** Wall seconds of the current epoch's loop in this session, and its tokens per second. */
   epochSpeed(): { seconds: number; tokensPerSec: number } {
     const seconds = (performance.now() - this.epochStart) / 1000;
-    return { seconds, tokensPerSec: (this.st.epochTokens - this.epochTokensAtStart) / Math.max(seconds, 1e-9) };
+    return { seconds, tokensPerSec: (this.progress.epochTokens - this.epochTokensAtStart) / Math.max(seconds, 1e-9) };
   }
 
   /** Wall seconds of the whole run so far (earlier sessions included). */
@@ -222,14 +222,14 @@ class TrainingRun {
   /** A resumable copy of the state. */
   snapshot(): TrainState {
     return {
-      ...this.st, history: [...this.st.history], rng: this.rng.getState(), hidden: this.hidden.slice(),
+      ...this.progress, history: [...this.progress.history], rng: this.rng.getState(), hidden: this.hidden.slice(),
       optimizerT: this.optimizer.t, optimizerState: this.optimizer.state,
     };
   }
 
   /** Where the place of a divergence is described. */
   where(): string {
-    return `step ${this.st.step} (epoch ${this.st.epoch + 1}, batch ${this.st.segment + 1}/${this.segments})`;
+    return `step ${this.progress.step} (epoch ${this.progress.epoch + 1}, batch ${this.progress.segment + 1}/${this.segments})`;
   }
 
   /**
@@ -238,24 +238,24 @@ class TrainingRun {
    * global norm, update. Returns Σ nll of the segment and the gradient norm before clipping.
    */
   trainStep(s: number): { nll: number; tokens: number; gradNorm: number } {
-    const { model, opts, st } = this;
+    const { model, opts, progress } = this;
     const k = model.kernels;
     const { x, y, len } = segment(this.data, opts.bptt, s);
     const N = len * opts.batch;
     model.zeroGrad();
     model.forward(x, len, opts.batch, this.hidden, { train: true, rng: this.rng }); // rng: dropout masks (none drawn at dropout 0)
     const nll = model.loss(y, true, 1 / N);
-    st.step++;
+    progress.step++;
     // A mean loss whose perplexity overflows (> ~709 nats/token, ln V is ~9) has diverged too.
     if (!Number.isFinite(Math.exp(nll / N))) {
-      throw new DivergenceError(`training diverged at ${this.where()}: the loss is ${(nll / N).toPrecision(4)} nats/token; ${this.remedy()}`, st.step);
+      throw new DivergenceError(`training diverged at ${this.where()}: the loss is ${(nll / N).toPrecision(4)} nats/token; ${this.remedy()}`, progress.step);
     }
     model.backward();
     const gradNorm = clipGradNorm(k, model.grads, opts.clip);
     if (!Number.isFinite(gradNorm)) {
-      throw new DivergenceError(`training diverged at ${this.where()}: the gradient norm is ${gradNorm}; ${this.remedy()}`, st.step);
+      throw new DivergenceError(`training diverged at ${this.where()}: the gradient norm is ${gradNorm}; ${this.remedy()}`, progress.step);
     }
-    this.optimizer.step(k, model.params, model.grads, st.lr);
+    this.optimizer.step(k, model.params, model.grads, progress.lr);
     return { nll, tokens: N, gradNorm };
   }
 
@@ -270,7 +270,7 @@ class TrainingRun {
   validate(validIds: Int32Array): { perplexity: number; crossEntropy: number } {
     const ev = evaluateIds(this.model, validIds);
     if (!Number.isFinite(ev.perplexity)) {
-      throw new DivergenceError(`training diverged in epoch ${this.st.epoch + 1} (step ${this.st.step}): validation perplexity is ${ev.perplexity}; ${this.remedy()}`, this.st.step);
+      throw new DivergenceError(`training diverged in epoch ${this.progress.epoch + 1} (step ${this.progress.step}): validation perplexity is ${ev.perplexity}; ${this.remedy()}`, this.progress.step);
     }
     return ev;
   }
@@ -289,11 +289,11 @@ export async function train(
   let interrupted = false;
   let budgetSpent = false;
   let stoppedEarly = false;
-  while (run.st.epoch < run.opts.epochs) {
+  while (run.progress.epoch < run.opts.epochs) {
     const end = await trainEpoch(run, hooks);
     if (end === 'interrupted') {
       interrupted = true;
-      run.st.seconds = run.seconds();
+      run.progress.seconds = run.seconds();
       hooks.saveState?.(model, run.snapshot());
       break;
     }
@@ -307,7 +307,7 @@ export async function train(
       break;
     }
     if (hooks.signal?.aborted) {
-      interrupted = run.st.epoch < run.opts.epochs;
+      interrupted = run.progress.epoch < run.opts.epochs;
       break;
     }
   }
@@ -320,25 +320,25 @@ export async function train(
  * spent, or when the signal aborts with segments still to go.
  */
 async function trainEpoch(run: TrainingRun, hooks: TrainHooks): Promise<EpochEnd> {
-  const { st, segments, opts } = run;
+  const { progress, segments, opts } = run;
   const yieldToEventLoop = hooks.yieldToEventLoop ?? messageYield;
   run.beginEpoch();
   let lastYield = performance.now();
-  while (st.segment < segments) {
+  while (progress.segment < segments) {
     const stepStart = performance.now();
-    const { nll, tokens, gradNorm } = run.trainStep(st.segment);
-    st.segment++;
-    st.epochNll += nll;
-    st.epochTokens += tokens;
-    st.tokens += tokens;
+    const { nll, tokens, gradNorm } = run.trainStep(progress.segment);
+    progress.segment++;
+    progress.epochNll += nll;
+    progress.epochTokens += tokens;
+    progress.tokens += tokens;
     run.sessionTokens += tokens;
     const now = performance.now();
     run.trainSeconds += (now - stepStart) / 1000;
     if (hooks.onStep) {
-      const loss = st.epochNll / st.epochTokens;
+      const loss = progress.epochNll / progress.epochTokens;
       hooks.onStep({
-        epoch: st.epoch, epochs: opts.epochs, segment: st.segment, segments, step: st.step, loss, perplexity: Math.exp(loss),
-        lr: st.lr, tokensPerSec: run.sessionTokens / Math.max(run.trainSeconds, 1e-9), gradNorm,
+        epoch: progress.epoch, epochs: opts.epochs, segment: progress.segment, segments, step: progress.step, loss, perplexity: Math.exp(loss),
+        lr: progress.lr, tokensPerSec: run.sessionTokens / Math.max(run.trainSeconds, 1e-9), gradNorm,
       });
     }
     if (now - lastYield > 50) {
@@ -346,7 +346,7 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks): Promise<EpochEnd
       lastYield = performance.now();
     }
     if (run.budgetSpent()) return 'budget';
-    if (hooks.signal?.aborted && st.segment < segments) return 'interrupted';
+    if (hooks.signal?.aborted && progress.segment < segments) return 'interrupted';
   }
   return 'done';
 }
@@ -356,7 +356,7 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks): Promise<EpochEnd
  * set the next rate, save a resumable state. Returns whether early stopping's patience ran out.
  */
 function endEpoch(run: TrainingRun, validIds: Int32Array | null, hooks: TrainHooks): { patienceOut: boolean } {
-  const { st, opts } = run;
+  const { progress, opts } = run;
   const speed = run.epochSpeed();
   let validPpl: number | null = null;
   let validCe = 0;
@@ -366,41 +366,41 @@ function endEpoch(run: TrainingRun, validIds: Int32Array | null, hooks: TrainHoo
     const ev = run.validate(validIds);
     validPpl = ev.perplexity;
     validCe = ev.crossEntropy;
-    improved = st.bestValid === null || ev.crossEntropy < st.bestValid;
+    improved = progress.bestValid === null || ev.crossEntropy < progress.bestValid;
   }
   const rec: EpochRecord = {
-    epoch: st.epoch + 1, trainPerplexity: Math.exp(st.epochNll / st.epochTokens), validPerplexity: validPpl, lr: st.lr,
+    epoch: progress.epoch + 1, trainPerplexity: Math.exp(progress.epochNll / progress.epochTokens), validPerplexity: validPpl, lr: progress.lr,
     seconds: speed.seconds, tokensPerSec: speed.tokensPerSec,
   };
-  st.history.push(rec);
+  progress.history.push(rec);
   if (improved) {
-    if (validPpl !== null) st.bestValid = validCe;
-    st.sinceBest = 0;
+    if (validPpl !== null) progress.bestValid = validCe;
+    progress.sinceBest = 0;
     hooks.saveBest?.(run.model);
   } else {
-    st.sinceBest++;
+    progress.sinceBest++;
   }
-  st.lr = nextEpochRate(opts, st.epoch + 1, st.lr, improved);
+  progress.lr = nextEpochRate(opts, progress.epoch + 1, progress.lr, improved);
   hooks.onEpoch?.(rec, improved);
-  st.epoch++;
-  st.segment = 0;
-  st.seconds = run.seconds();
+  progress.epoch++;
+  progress.segment = 0;
+  progress.seconds = run.seconds();
   hooks.saveState?.(run.model, run.snapshot());
-  return { patienceOut: opts.patience > 0 && st.sinceBest >= opts.patience };
+  return { patienceOut: opts.patience > 0 && progress.sinceBest >= opts.patience };
 }
 
 function result(run: TrainingRun, interrupted: boolean, budgetSpent: boolean, stoppedEarly: boolean): TrainResult {
-  const { st } = run;
-  const last = st.history[st.history.length - 1];
+  const { progress } = run;
+  const last = progress.history[progress.history.length - 1];
   return {
-    epochs: st.history.length,
-    steps: st.step,
+    epochs: progress.history.length,
+    steps: progress.step,
     seconds: run.seconds(),
     tokensPerSec: run.sessionTokens / Math.max(run.trainSeconds, 1e-9),
-    trainPerplexity: last ? last.trainPerplexity : Math.exp(st.epochNll / Math.max(st.epochTokens, 1)),
+    trainPerplexity: last ? last.trainPerplexity : Math.exp(progress.epochNll / Math.max(progress.epochTokens, 1)),
     validPerplexity: last ? last.validPerplexity : null,
-    bestValidPerplexity: st.bestValid === null ? null : Math.exp(st.bestValid),
-    history: st.history,
+    bestValidPerplexity: progress.bestValid === null ? null : Math.exp(progress.bestValid),
+    history: progress.history,
     interrupted,
     budgetSpent,
     stoppedEarly,

@@ -80,7 +80,7 @@ function eachChunk(ctrl: Int32Array, next: number, chunks: number, body: (q: num
  * OS schedules late does less of the work. Which thread computes a chunk does not change any
  * result bit (each output element's arithmetic is fixed).
  */
-export function runJob(ex: WasmExports, ctrl: Int32Array, next: number, rows: Float64Array, row: number): void {
+export function runJob(wasm: WasmExports, ctrl: Int32Array, next: number, rows: Float64Array, row: number): void {
   const { kind, args: a } = readJob(rows, row);
   switch (kind) {
     case 'none':
@@ -88,7 +88,7 @@ export function runJob(ex: WasmExports, ctrl: Int32Array, next: number, rows: Fl
     case 'gemm': {
       const g = a as JobArgs<'gemm'>;
       if (g.split === GemmSplit.None) {
-        ex.gemmF32(g.C, g.A, g.B, g.ldc, g.lda, g.ldb, g.M, g.N, g.K, g.transA, g.transB, g.beta, g.scratch);
+        wasm.gemmF32(g.C, g.A, g.B, g.ldc, g.lda, g.ldb, g.M, g.N, g.K, g.transA, g.transB, g.beta, g.scratch);
         return;
       }
       const byCols = g.split === GemmSplit.Cols;
@@ -98,70 +98,70 @@ export function runJob(ex: WasmExports, ctrl: Int32Array, next: number, rows: Fl
         const n = Math.min(total, s + g.chunk) - s;
         if (byCols) {
           // columns s..s+n of C and of op(B)
-          ex.gemmF32(g.C + s * 4, g.A, g.B + (g.transB ? s * g.ldb : s) * 4, g.ldc, g.lda, g.ldb, g.M, n, g.K, g.transA, g.transB, g.beta, g.scratch);
+          wasm.gemmF32(g.C + s * 4, g.A, g.B + (g.transB ? s * g.ldb : s) * 4, g.ldc, g.lda, g.ldb, g.M, n, g.K, g.transA, g.transB, g.beta, g.scratch);
         } else {
           // rows s..s+n of C and of op(A)
-          ex.gemmF32(g.C + s * g.ldc * 4, g.A + (g.transA ? s : s * g.lda) * 4, g.B, g.ldc, g.lda, g.ldb, n, g.N, g.K, g.transA, g.transB, g.beta, g.scratch);
+          wasm.gemmF32(g.C + s * g.ldc * 4, g.A + (g.transA ? s : s * g.lda) * 4, g.B, g.ldc, g.lda, g.ldb, n, g.N, g.K, g.transA, g.transB, g.beta, g.scratch);
         }
       });
       return;
     }
     case 'gemv': {
       const g = a as JobArgs<'gemv'>;
-      ex.gemvF32(g.C, g.A, g.B, g.ldb, g.N, g.K, g.transB, g.beta);
+      wasm.gemvF32(g.C, g.A, g.B, g.ldb, g.N, g.K, g.transB, g.beta);
       return;
     }
     case 'softmax': {
       const s = a as JobArgs<'softmax'>;
       eachChunk(ctrl, next, Math.ceil(s.R / s.chunk), (q) => {
         const r0 = q * s.chunk;
-        ex.softmaxXentF32(s.logits, s.targets, s.logProbs, r0, Math.min(s.R, r0 + s.chunk), s.C, s.grad, s.scale);
+        wasm.softmaxXentF32(s.logits, s.targets, s.logProbs, r0, Math.min(s.R, r0 + s.chunk), s.C, s.grad, s.scale);
       });
       return;
     }
     case 'actForward': {
       const j = a as JobArgs<'actForward'>;
-      ex.actForwardF32(j.y, j.x, j.n, j.act);
+      wasm.actForwardF32(j.y, j.x, j.n, j.act);
       return;
     }
     case 'actBackward': {
       const j = a as JobArgs<'actBackward'>;
-      ex.actBackwardF32(j.dx, j.y, j.dy, j.n, j.act);
+      wasm.actBackwardF32(j.dx, j.y, j.dy, j.n, j.act);
       return;
     }
     case 'addBias': {
       const j = a as JobArgs<'addBias'>;
-      ex.addBiasF32(j.Y, j.b, j.R, j.C, j.ld);
+      wasm.addBiasF32(j.Y, j.b, j.R, j.C, j.ld);
       return;
     }
     case 'sumRows': {
       const j = a as JobArgs<'sumRows'>;
-      ex.sumRowsF32(j.db, j.dY, j.R, j.C, j.ld);
+      wasm.sumRowsF32(j.db, j.dY, j.R, j.C, j.ld);
       return;
     }
     case 'sumSquares': {
       const j = a as JobArgs<'sumSquares'>;
-      ex.sumSquaresF32(j.partials, j.x, j.n, j.q0, j.q1);
+      wasm.sumSquaresF32(j.partials, j.x, j.n, j.q0, j.q1);
       return;
     }
     case 'scale': {
       const j = a as JobArgs<'scale'>;
-      ex.scaleF32(j.x, j.a, j.n);
+      wasm.scaleF32(j.x, j.a, j.n);
       return;
     }
     case 'sgd': {
       const j = a as JobArgs<'sgd'>;
-      ex.sgdF32(j.w, j.g, j.lr, j.n);
+      wasm.sgdF32(j.w, j.g, j.lr, j.n);
       return;
     }
     case 'adagrad': {
       const j = a as JobArgs<'adagrad'>;
-      ex.adagradF32(j.w, j.s, j.g, j.lr, j.eps, j.n);
+      wasm.adagradF32(j.w, j.s, j.g, j.lr, j.eps, j.n);
       return;
     }
     case 'adam': {
       const j = a as JobArgs<'adam'>;
-      ex.adamF32(j.w, j.m, j.v, j.g, j.lr, j.beta1, j.beta2, j.oneMinusBeta1, j.oneMinusBeta2, j.eps, j.c1, j.c2, j.n);
+      wasm.adamF32(j.w, j.m, j.v, j.g, j.lr, j.beta1, j.beta2, j.oneMinusBeta1, j.oneMinusBeta2, j.eps, j.c1, j.c2, j.n);
       return;
     }
   }

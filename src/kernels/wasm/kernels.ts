@@ -121,7 +121,7 @@ export class WasmKernels implements Kernels {
   /** Whether this is the relaxed-simd (FMA) build. */
   readonly relaxed: boolean;
   readonly pool: ThreadPool;
-  private readonly ex: WasmExports;
+  private readonly wasm: WasmExports;
   private readonly heap: WasmHeap;
   private readonly ref = new RefKernels();
   /** The native GEMM that replaces the wasm one, if given. */
@@ -132,18 +132,18 @@ export class WasmKernels implements Kernels {
   /** Per-thread GEMM packing scratch (byte offsets). */
   private readonly gemmScratch: number[] = [];
 
-  constructor(ex: WasmExports, heap: WasmHeap, relaxed: boolean, threads: number, nativeGemm?: NativeGemm) {
-    this.ex = ex;
+  constructor(wasm: WasmExports, heap: WasmHeap, relaxed: boolean, threads: number, nativeGemm?: NativeGemm) {
+    this.wasm = wasm;
     this.heap = heap;
     this.native = nativeGemm ?? null;
     this.native?.bind(heap.memory.buffer as SharedArrayBuffer);
     this.relaxed = relaxed;
-    this.gemmRows = ex.gemmMR();
-    this.sumSquaresChunk = ex.sumSquaresChunk();
-    heap.start(ex.heapBase() >>> 0);
+    this.gemmRows = wasm.gemmMR();
+    this.sumSquaresChunk = wasm.sumSquaresChunk();
+    heap.start(wasm.heapBase() >>> 0);
     const ctrlOffset = heap.reserve(poolBytes(threads), 64);
-    this.pool = new ThreadPool(ex, heap.current, ctrlOffset, threads);
-    const scratch = ex.gemmScratchBytes();
+    this.pool = new ThreadPool(wasm, heap.current, ctrlOffset, threads);
+    const scratch = wasm.gemmScratchBytes();
     for (let t = 0; t < threads; t++) this.gemmScratch.push(heap.reserve(scratch, 64));
     this.name = `wasm-simd${relaxed ? '+fma' : ''}${this.native ? ' + OpenBLAS GEMM' : ''}, ${threads} thread${threads === 1 ? '' : 's'}`;
   }
@@ -360,7 +360,7 @@ export class WasmKernels implements Kernels {
     if (anyF64(out, x)) return this.ref.transpose(out, x, R, C);
     if (R <= 0 || C <= 0) return;
     const h = this.heap;
-    h.staged(() => this.ex.transposeF32(h.out(out as Float32Array, R * C, false), h.in(x as Float32Array, R * C), R, C));
+    h.staged(() => this.wasm.transposeF32(h.out(out as Float32Array, R * C, false), h.in(x as Float32Array, R * C), R, C));
   }
 
   lstmForward(G: Arr, cPrev: Arr, c: Arr, tc: Arr, hOut: Arr, B: number, H: number): void {
@@ -368,7 +368,7 @@ export class WasmKernels implements Kernels {
     if (B <= 0 || H <= 0) return;
     const n = B * H;
     const h = this.heap;
-    h.staged(() => this.ex.lstmForwardF32(
+    h.staged(() => this.wasm.lstmForwardF32(
       h.out(G as Float32Array, 4 * n, true), h.in(cPrev as Float32Array, n), h.out(c as Float32Array, n, false),
       h.out(tc as Float32Array, n, false), h.out(hOut as Float32Array, n, false), B, H));
   }
@@ -378,7 +378,7 @@ export class WasmKernels implements Kernels {
     if (B <= 0 || H <= 0) return;
     const n = B * H;
     const h = this.heap;
-    h.staged(() => this.ex.lstmBackwardF32(
+    h.staged(() => this.wasm.lstmBackwardF32(
       h.out(dG as Float32Array, 4 * n, false), h.in(G as Float32Array, 4 * n), h.in(cPrev as Float32Array, n),
       h.in(tc as Float32Array, n), h.in(dh as Float32Array, n), h.out(dc as Float32Array, n, true), B, H));
   }
@@ -388,7 +388,7 @@ export class WasmKernels implements Kernels {
     if (B <= 0 || H <= 0) return;
     const n = B * H;
     const h = this.heap;
-    h.staged(() => this.ex.gruForwardF32(
+    h.staged(() => this.wasm.gruForwardF32(
       h.out(Gi as Float32Array, 3 * n, true), h.in(Gh as Float32Array, 3 * n), h.in(hPrev as Float32Array, n),
       h.out(hOut as Float32Array, n, false), B, H));
   }
@@ -398,7 +398,7 @@ export class WasmKernels implements Kernels {
     if (B <= 0 || H <= 0) return;
     const n = B * H;
     const h = this.heap;
-    h.staged(() => this.ex.gruBackwardF32(
+    h.staged(() => this.wasm.gruBackwardF32(
       h.out(dGi as Float32Array, 3 * n, false), h.out(dGh as Float32Array, 3 * n, false), h.in(Gi as Float32Array, 3 * n),
       h.in(Gh as Float32Array, 3 * n), h.in(hPrev as Float32Array, n), h.in(dh as Float32Array, n),
       dhPrev ? h.out(dhPrev as Float32Array, n, true) : 0, B, H));
@@ -409,7 +409,7 @@ export class WasmKernels implements Kernels {
     if (R <= 0 || C <= 0) return;
     checkIds('gatherRows', ids, R, table.length, C);
     const h = this.heap;
-    h.staged(() => this.ex.gatherRowsF32(
+    h.staged(() => this.wasm.gatherRowsF32(
       h.out(out as Float32Array, R * C, false), h.in(table as Float32Array, table.length - (table.length % C)), h.inI32(ids, R), R, C));
   }
 
@@ -421,7 +421,7 @@ export class WasmKernels implements Kernels {
     h.staged(() => {
       const pOut = h.in(dOut as Float32Array, R * C);
       const pIds = h.inI32(ids, R);
-      this.ex.scatterAddRowsF32(h.out(dTable as Float32Array, dTable.length - (dTable.length % C), true), pOut, pIds, R, C);
+      this.wasm.scatterAddRowsF32(h.out(dTable as Float32Array, dTable.length - (dTable.length % C), true), pOut, pIds, R, C);
     });
   }
 
@@ -496,7 +496,7 @@ export class WasmKernels implements Kernels {
     const h = this.heap;
     h.staged(() => {
       const px = h.in(x, n);
-      this.ex.expF32(h.out(y, n, false), px, n);
+      this.wasm.expF32(h.out(y, n, false), px, n);
     });
   }
 }

@@ -59,7 +59,7 @@ export class ThreadPool {
   private readonly rows: Float64Array;
   private threads: number;
 
-  constructor(private readonly ex: WasmExports, buffer: ArrayBufferLike, readonly ctrlOffset: number, threads: number) {
+  constructor(private readonly wasm: WasmExports, buffer: ArrayBufferLike, readonly ctrlOffset: number, threads: number) {
     this.ctrl = new Int32Array(buffer, ctrlOffset, CTRL_INTS);
     this.rows = new Float64Array(buffer, ctrlOffset + CTRL_BYTES, threads * JOB_WORDS);
     this.threads = threads;
@@ -94,7 +94,7 @@ export class ThreadPool {
     const ctrl = this.ctrl;
     Atomics.store(ctrl, NEXT, 0);
     if (T === 1 || this.threads === 1) {
-      runJob(this.ex, ctrl, NEXT, this.rows, 0);
+      runJob(this.wasm, ctrl, NEXT, this.rows, 0);
       return;
     }
     Atomics.store(ctrl, ERROR, 0);
@@ -102,7 +102,7 @@ export class ThreadPool {
     Atomics.add(ctrl, GEN, 1);
     Atomics.notify(ctrl, GEN);
     try {
-      runJob(this.ex, ctrl, NEXT, this.rows, 0);
+      runJob(this.wasm, ctrl, NEXT, this.rows, 0);
     } finally {
       let spins = 0;
       for (let p = Atomics.load(ctrl, PENDING); p !== 0; p = Atomics.load(ctrl, PENDING)) {
@@ -132,7 +132,7 @@ export class ThreadPool {
  * A worker's side: wait for a new generation, run this thread's job row, count down PENDING,
  * repeat until QUIT. Spins briefly before sleeping (a futex wake-up costs microseconds).
  */
-export function workerLoop(ex: WasmExports, memory: WasmMemory, index: number, ctrlOffset: number): void {
+export function workerLoop(wasm: WasmExports, memory: WasmMemory, index: number, ctrlOffset: number): void {
   const ctrl = new Int32Array(memory.buffer, ctrlOffset, CTRL_INTS);
   const rows = new Float64Array(memory.buffer, ctrlOffset + CTRL_BYTES, (index + 1) * JOB_WORDS);
   // Workers start before the first job (createWasmKernels awaits them), so the generation they
@@ -148,7 +148,7 @@ export function workerLoop(ex: WasmExports, memory: WasmMemory, index: number, c
     seen = g;
     if (Atomics.load(ctrl, QUIT) !== 0) return;
     try {
-      runJob(ex, ctrl, NEXT, rows, index);
+      runJob(wasm, ctrl, NEXT, rows, index);
     } catch {
       Atomics.add(ctrl, ERROR, 1);
       Atomics.store(ctrl, ERROR_OP, rows[index * JOB_WORDS]);
