@@ -23,8 +23,10 @@ export const TRAIN_DEFAULTS = Object.freeze({
   optimizer: 'sgd' as 'sgd' | 'adagrad' | 'adam',
   clip: 0.25,
   lrDecay: 4,
-  schedule: 'plateau' as 'plateau' | 'fixed',
+  schedule: 'plateau' as 'plateau' | 'fixed' | 'budget',
   decayStart: 4,
+  /** Budget schedule: the share of the time budget at the initial rate before the linear decay. */
+  hold: 0.25,
   patience: 0,
   seed: 1,
   /** Seconds; 0 = no budget. */

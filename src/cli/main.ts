@@ -11,6 +11,7 @@ import { evalCommand, generateCommand, scoreCommand } from './use.js';
 import { trainCommand } from './train.js';
 import { CELLS } from '../nn/config.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
+import { SCHEDULES } from '../train/options.js';
 import { PRESETS } from '../tasks/presets.js';
 import { BACKENDS } from '../kernels/select.js';
 import { GENERATE_DEFAULTS, GRADCHECK_DEFAULTS, LIMITS, MODEL_DEFAULTS as M, TRAIN_DEFAULTS as T, VOCAB_DEFAULTS } from '../defaults.js';
@@ -84,15 +85,16 @@ export function buildProgram(): Command {
     .option('--epochs <n>', 'epochs', int(1, 1000000), T.epochs)
     .option('--lr <x>', 'initial learning rate', num(0, false), T.lr)
     .option('--lr-decay <x>', 'divide the learning rate by this at each decay', num(1, true), T.lrDecay)
-    .addOption(new Option('--schedule <name>', 'when to decay: plateau (validation stopped improving) or fixed (every epoch after --decay-start)').choices(['plateau', 'fixed']).default(T.schedule))
+    .addOption(new Option('--schedule <name>', 'when to decay: plateau (validation stopped improving), fixed (every epoch after --decay-start) or budget (with --time-budget: hold, then linearly to near zero at the budget\'s end)').choices([...SCHEDULES]).default(T.schedule))
     .option('--decay-start <n>', 'fixed schedule: epochs at the initial rate', int(0), T.decayStart)
+    .option('--hold <share>', 'budget schedule: share of the time budget at the initial rate', prob(), T.hold)
     .option('--patience <n>', 'early stopping: stop after n epochs without improvement (0 = off)', int(0), T.patience)
     .addOption(new Option('--optimizer <name>', 'optimizer').choices([...OPTIMIZERS]).default(T.optimizer))
     .option('--clip <x>', 'max gradient L2 norm (0 = off)', num(0, true), T.clip)
     .option('--seed <n>', 'random seed', int(0, 0xffffffff), T.seed)
     .option('--max-vocab <n>', 'vocabulary cap including <eos> and <unk> (0 = none)', int(0), VOCAB_DEFAULTS.maxVocab)
     .option('--min-count <n>', 'drop words seen fewer times', int(1), VOCAB_DEFAULTS.minCount)
-    .option('--time-budget <minutes>', 'stop after this many minutes of wall time (the epoch in progress is validated and kept)', num(0, false))
+    .option('--time-budget <minutes>', 'stop in time for the last validation to end within this many minutes of training (the epoch in progress is validated and kept)', num(0, false))
     .option('--preset <name>', `a named recipe (${Object.keys(PRESETS).join(', ')}); flags given explicitly override it`)
     .option('--resume', 'continue the run saved at --save.state (same training text)')
     .option('--log <file>', 'metrics log: one JSON line per progress report and per epoch')

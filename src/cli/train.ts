@@ -42,8 +42,9 @@ interface TrainFlags {
   resume?: boolean;
   preset?: string;
   timeBudget?: number;
-  schedule: 'plateau' | 'fixed';
+  schedule: 'plateau' | 'fixed' | 'budget';
   decayStart: number;
+  hold: number;
   patience: number;
   log?: string;
   json?: boolean;
@@ -134,7 +135,7 @@ export async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
           history.push(rec);
           writeFileAtomicSync(`${f.save}.svg`, perplexityPlotSvg(history, `${f.save}: perplexity per epoch`));
           logLine({ type: 'epoch', ...rec, rss_mb: process.memoryUsage().rss / 2 ** 20 });
-          const v = rec.validPerplexity === null ? '' : ` | valid ppl ${rec.validPerplexity.toFixed(2)}${improved ? ' (best, saved)' : ` (no better: lr -> ${(rec.lr / f.lrDecay).toPrecision(3)})`}`;
+          const v = rec.validPerplexity === null ? '' : ` | valid ppl ${rec.validPerplexity.toFixed(2)}${improved ? ' (best, saved)' : ` (no better${f.schedule === 'plateau' ? `: lr -> ${(rec.lr / f.lrDecay).toPrecision(3)}` : ''})`}`;
           info(`epoch ${rec.epoch} | ${rec.seconds.toFixed(1)} s | ${Math.round(rec.tokensPerSec)} tok/s | train ppl ${rec.trainPerplexity.toFixed(2)}${v}`);
         },
       },

@@ -4,6 +4,8 @@ import { ConfigError } from '../errors.js';
 import { TRAIN_DEFAULTS } from '../defaults.js';
 import { OPTIMIZERS, type OptimizerName } from './optimizer.js';
 
+export const SCHEDULES = ['plateau', 'fixed', 'budget'] as const;
+
 export interface TrainOptions {
   /** Parallel streams B. */
   batch: number;
@@ -20,18 +22,24 @@ export interface TrainOptions {
   lrDecay: number;
   /**
    * When to decay: 'plateau' (the classic schedule: after an epoch whose validation perplexity
-   * did not improve) or 'fixed' (after every epoch from `decayStart` on, as Zaremba et al.).
+   * did not improve), 'fixed' (after every epoch from `decayStart` on, as Zaremba et al.) or
+   * 'budget' (needs timeBudget: the rate follows the share of the budget spent — held for
+   * `hold`, then linearly down to 1% of it at the budget's end; Li, Yumer & Ramanan 2020).
    */
-  schedule: 'plateau' | 'fixed';
+  schedule: 'plateau' | 'fixed' | 'budget';
   /** For the fixed schedule: epochs at the initial rate before decaying. */
   decayStart: number;
+  /** For the budget schedule: the share of the budget (0 to below 1) at the initial rate. */
+  hold: number;
   /** Early stopping: stop after this many epochs in a row without improvement (0 = off). */
   patience: number;
   /** Seed of the run's random stream (initialisation is seeded by the caller). */
   seed: number;
   /**
-   * Wall-clock budget in seconds for the whole run (0 = none). When it is spent mid-epoch, the
-   * epoch ends there: validation, best checkpoint and state are written as at an epoch's end.
+   * Wall-clock budget in seconds for the whole run (0 = none). Training stops early enough for
+   * the last validation to finish inside it (its time is estimated from a short evaluation at
+   * the start, then from each validation); the epoch in progress ends there: validation, best
+   * checkpoint and state are written as at an epoch's end.
    */
   timeBudget: number;
 }
@@ -58,7 +66,9 @@ export function validateTrainOptions(o: TrainOptions): TrainOptions {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new ConfigError(`lr must be a positive number, got ${o.lr}`);
   if (!(o.clip >= 0 && Number.isFinite(o.clip))) throw new ConfigError(`clip must be ≥ 0 (0 = off), got ${o.clip}`);
   if (!(o.lrDecay >= 1 && Number.isFinite(o.lrDecay))) throw new ConfigError(`lr-decay must be ≥ 1, got ${o.lrDecay}`);
-  if (o.schedule !== 'plateau' && o.schedule !== 'fixed') throw new ConfigError(`schedule must be plateau or fixed, got ${JSON.stringify(o.schedule)}`);
+  if (!(SCHEDULES as readonly string[]).includes(o.schedule)) throw new ConfigError(`schedule must be one of ${SCHEDULES.join(', ')}, got ${JSON.stringify(o.schedule)}`);
+  if (o.schedule === 'budget' && !(o.timeBudget > 0)) throw new ConfigError('the budget schedule follows the time budget: give --time-budget, or choose --schedule plateau or fixed');
+  if (!(o.hold >= 0 && o.hold < 1)) throw new ConfigError(`hold must be a share of the budget from 0 to below 1, got ${o.hold}`);
   int('decay-start', o.decayStart, 0, 1000000);
   int('patience', o.patience, 0, 1000000);
   if (!(o.timeBudget >= 0 && Number.isFinite(o.timeBudget))) throw new ConfigError(`time budget must be ≥ 0 (0 = none), got ${o.timeBudget}`);

@@ -13,8 +13,8 @@ import type { RnnLM } from '../nn/model.js';
 import { Rng } from '../rng.js';
 import { evaluateIds } from '../infer/evaluate.js';
 import { Optimizer, clipGradNorm } from './optimizer.js';
-import { validateTrainOptions, type TrainOptions } from './options.js';
-import { nextEpochRate } from './schedule.js';
+import { trainOptions, validateTrainOptions, type TrainOptions } from './options.js';
+import { budgetRate, nextEpochRate } from './schedule.js';
 
 export { DEFAULT_TRAIN, validateTrainOptions, trainOptions, type TrainOptions } from './options.js';
 
@@ -84,6 +84,8 @@ export interface TrainHooks {
   saveState?: (model: RnnLM, state: TrainState) => void;
   /** Called before each validation pass. */
   onValidate?: () => void;
+  /** Milliseconds from any fixed origin (default performance.now); tests pass a fake one. */
+  clock?: () => number;
   /**
    * Let the host's event loop run (signals, messages, timers); called about every 50 ms.
    * Default: a message round trip, which both Node and browsers offer.
@@ -130,6 +132,9 @@ export function messageYield(): Promise<void> {
   });
 }
 
+/** Seconds kept back for writing the checkpoints at the end of a budgeted run, before a first epoch end is timed. */
+const SAVE_RESERVE = 0.25;
+
 /** How an epoch's loop ended. */
 type EpochEnd = 'done' | 'budget' | 'interrupted';
 
@@ -144,7 +149,8 @@ class TrainingRun {
   readonly hidden: Arr;
   /** Position, schedule and history (everything of TrainState but the arrays). */
   progress: Omit<TrainState, 'hidden' | 'optimizerState' | 'optimizerT'>;
-  private readonly t0 = performance.now();
+  readonly clock: () => number;
+  private readonly t0: number;
   /** Wall time of earlier sessions of this run. */
   private readonly secondsBefore: number;
   sessionTokens = 0;
@@ -153,9 +159,22 @@ class TrainingRun {
   /** When the current epoch's loop started in this session, and its token count then. */
   private epochStart = 0;
   private epochTokensAtStart = 0;
+  /**
+   * Seconds kept back from the time budget for the end of the last epoch (validation and
+   * saving): estimated at the start, then the longest epoch end measured so far, with a quarter
+   * to spare (a busy machine's timings vary).
+   */
+  private endReserve = 0;
+  private longestEnd = 0;
 
-  constructor(readonly model: RnnLM, trainIds: Int32Array, options: TrainOptions, resume?: TrainState) {
-    const opts = validateTrainOptions(resume ? resume.options : options);
+  constructor(
+    readonly model: RnnLM, trainIds: Int32Array, readonly validIds: Int32Array | null, options: TrainOptions,
+    resume: TrainState | undefined, clock: () => number,
+  ) {
+    this.clock = clock;
+    this.t0 = clock();
+    // a state saved before an option existed gets its default
+    const opts = validateTrainOptions(resume ? trainOptions(resume.options) : options);
     this.opts = opts;
     this.data = batchify(trainIds, opts.batch);
     this.segments = segmentCount(this.data, opts.bptt);
@@ -179,6 +198,28 @@ class TrainingRun {
       };
     }
     this.secondsBefore = this.progress.seconds;
+    if (opts.timeBudget > 0) this.estimateValidation();
+  }
+
+  /**
+   * How long the last epoch's end will take, so that it fits inside the time budget: validation
+   * timed on a prefix of the validation text (about 1% of a full pass) plus SAVE_RESERVE for the
+   * checkpoints; replaced by the measured time of each epoch end.
+   */
+  private estimateValidation(): void {
+    this.endReserve = SAVE_RESERVE;
+    const ids = this.validIds;
+    if (!ids || ids.length === 0) return;
+    const n = Math.min(ids.length, 2048);
+    const t0 = this.clock();
+    evaluateIds(this.model, ids.subarray(0, n));
+    this.endReserve += (1.25 * (this.clock() - t0) / 1000) * (ids.length / n);
+  }
+
+  /** Record how long an epoch's end (validation, saving) took, for the budget's reserve. */
+  endedEpoch(seconds: number): void {
+    this.longestEnd = Math.max(this.longestEnd, seconds);
+    this.endReserve = 1.25 * this.longestEnd;
   }
 
   /** Continue a saved run: its random stream, carried state and optimizer buffers. */
@@ -200,23 +241,33 @@ class TrainingRun {
       this.progress.epochNll = 0;
       this.progress.epochTokens = 0;
     }
-    this.epochStart = performance.now();
+    this.epochStart = this.clock();
     this.epochTokensAtStart = this.progress.epochTokens;
   }
 
   /** Wall seconds of the current epoch's loop in this session, and its tokens per second. */
   epochSpeed(): { seconds: number; tokensPerSec: number } {
-    const seconds = (performance.now() - this.epochStart) / 1000;
+    const seconds = (this.clock() - this.epochStart) / 1000;
     return { seconds, tokensPerSec: (this.progress.epochTokens - this.epochTokensAtStart) / Math.max(seconds, 1e-9) };
   }
 
   /** Wall seconds of the whole run so far (earlier sessions included). */
   seconds(): number {
-    return this.secondsBefore + (performance.now() - this.t0) / 1000;
+    return this.secondsBefore + (this.clock() - this.t0) / 1000;
+  }
+
+  /** Seconds of the budget for training: what the last validation leaves (Infinity: no budget). */
+  trainingDeadline(): number {
+    return this.opts.timeBudget > 0 ? this.opts.timeBudget - this.endReserve : Infinity;
   }
 
   budgetSpent(): boolean {
-    return this.opts.timeBudget > 0 && this.seconds() >= this.opts.timeBudget;
+    return this.seconds() >= this.trainingDeadline();
+  }
+
+  /** The budget schedule: the rate for the next step, from the share of the training time spent. */
+  followBudget(): void {
+    if (this.opts.schedule === 'budget') this.progress.lr = budgetRate(this.opts, this.seconds() / Math.max(this.trainingDeadline(), 1e-9));
   }
 
   /** A resumable copy of the state. */
@@ -285,7 +336,7 @@ export async function train(
   model: RnnLM, trainIds: Int32Array, validIds: Int32Array | null, options: TrainOptions,
   hooks: TrainHooks = {}, resume?: TrainState,
 ): Promise<TrainResult> {
-  const run = new TrainingRun(model, trainIds, options, resume);
+  const run = new TrainingRun(model, trainIds, validIds, options, resume, hooks.clock ?? (() => performance.now()));
   let interrupted = false;
   let budgetSpent = false;
   let stoppedEarly = false;
@@ -323,16 +374,17 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks): Promise<EpochEnd
   const { progress, segments, opts } = run;
   const yieldToEventLoop = hooks.yieldToEventLoop ?? messageYield;
   run.beginEpoch();
-  let lastYield = performance.now();
+  let lastYield = run.clock();
   while (progress.segment < segments) {
-    const stepStart = performance.now();
+    run.followBudget();
+    const stepStart = run.clock();
     const { nll, tokens, gradNorm } = run.trainStep(progress.segment);
     progress.segment++;
     progress.epochNll += nll;
     progress.epochTokens += tokens;
     progress.tokens += tokens;
     run.sessionTokens += tokens;
-    const now = performance.now();
+    const now = run.clock();
     run.trainSeconds += (now - stepStart) / 1000;
     if (hooks.onStep) {
       const loss = progress.epochNll / progress.epochTokens;
@@ -343,7 +395,7 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks): Promise<EpochEnd
     }
     if (now - lastYield > 50) {
       await yieldToEventLoop(); // lets signals (Ctrl-C), messages and timers run
-      lastYield = performance.now();
+      lastYield = run.clock();
     }
     if (run.budgetSpent()) return 'budget';
     if (hooks.signal?.aborted && progress.segment < segments) return 'interrupted';
@@ -357,6 +409,7 @@ async function trainEpoch(run: TrainingRun, hooks: TrainHooks): Promise<EpochEnd
  */
 function endEpoch(run: TrainingRun, validIds: Int32Array | null, hooks: TrainHooks): { patienceOut: boolean } {
   const { progress, opts } = run;
+  const t0 = run.clock();
   const speed = run.epochSpeed();
   let validPpl: number | null = null;
   let validCe = 0;
@@ -386,6 +439,7 @@ function endEpoch(run: TrainingRun, validIds: Int32Array | null, hooks: TrainHoo
   progress.segment = 0;
   progress.seconds = run.seconds();
   hooks.saveState?.(run.model, run.snapshot());
+  run.endedEpoch((run.clock() - t0) / 1000);
   return { patienceOut: opts.patience > 0 && progress.sinceBest >= opts.patience };
 }
 
