@@ -13,6 +13,8 @@ export interface Preset {
   /** What it reproduces. */
   readonly about: string;
   readonly options: Readonly<PresetOptions>;
+  /** The time budget (minutes) its documented figure is for, used by `npm run recipes`. */
+  readonly minutes?: number;
 }
 
 export const PRESETS: Readonly<Record<string, Preset>> = Object.freeze({
