@@ -222,6 +222,10 @@ def prepare(a: argparse.Namespace) -> Setup:
     resume = None
     given = {k for k in MODEL_FLAGS if getattr(a, k) is not None}
     if a.resume:
+        fixed = sorted(given | {k for k in TRAIN_FLAGS + ("init", "dropout") if getattr(a, k) is not None})
+        if fixed:
+            flags = ", ".join("--" + k.replace("_", "-") for k in fixed)
+            raise ConfigError(f"{flags}: a resumed run keeps its own model and options (only --epochs and --time-budget may change); leave these flags out")
         sp = state_path(a.save)
         if not os.path.exists(sp):
             raise InputError(f"nothing to resume: {sp} does not exist (train without --resume first)")
@@ -229,7 +233,10 @@ def prepare(a: argparse.Namespace) -> Setup:
         config = resume["config"]
         vocab = Vocab(resume["vocab"], config.level)
         model = RnnLM(config, resume["classes"])
-        model.load_state_dict(resume["params"])
+        try:
+            model.load_state_dict(resume["params"])
+        except RuntimeError as e:
+            raise CheckpointError(f"{sp}: the weights do not fit the config ({str(e).splitlines()[0]})") from None
         o = TrainOptions(**resume["options"])
         # The run continues with its own options; only its length may change on resume.
         if a.epochs is not None:
@@ -272,6 +279,13 @@ def prepare(a: argparse.Namespace) -> Setup:
     return Setup(model, vocab, o, train_ids, valid_ids, test_ids, resume)
 
 
+def check_batches(o: TrainOptions, n_tokens: int, env: "DistEnv") -> None:
+    """The global batch fits the text and every rank gets a stream (before any collective)."""
+    stream_share(o.batch, env.world, env.rank)
+    if segment_count(n_tokens // o.batch, o.bptt) == 0:
+        raise ConfigError(f"the training text has {n_tokens} tokens: too few for {o.batch} streams (--batch); it needs at least {2 * o.batch}")
+
+
 def _rng_state(device: torch.device) -> Dict[str, Any]:
     return {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
 
@@ -303,8 +317,6 @@ class Run:
             self.net = self.model
         data = batchify(s.train_ids, self.o.batch)  # [S, B]
         self.segments = segment_count(data.size(0), self.o.bptt)
-        if self.segments == 0:
-            raise ConfigError(f"the training text has {s.train_ids.numel()} tokens: too few for {self.o.batch} streams (--batch); it needs at least {2 * self.o.batch}")
         lo, hi = stream_share(self.o.batch, env.world, env.rank)
         self.local = data[:, lo:hi].contiguous().to(device)  # this rank's streams [S, hi - lo]
         self.p = Progress(lr=self.o.lr, data_hash=ids_hash(s.train_ids))
@@ -540,6 +552,7 @@ def run(a: argparse.Namespace) -> Dict[str, Any]:
         torch.cuda.set_device(device)
     try:
         s = prepare(a)
+        check_batches(s.options, s.train_ids.numel(), env)
     except RnnlmError as e:
         e.quiet = env.rank != 0  # every rank read the same input: rank 0 says it once
         raise
