@@ -471,6 +471,7 @@ class Run:
         train_ppl = math.exp(epoch_nll / max(epoch_tokens, 1))
         valid_ppl: Optional[float] = None
         improved = True
+        valid_start = time.monotonic()
         if self.s.valid_ids is not None and self.s.valid_ids.numel() > 0:
             ce = evaluate_ids(self.model, self.s.valid_ids, self.a.eval_chunk).cross_entropy if self.lead else 0.0
             ce = self.from_lead(ce)
@@ -482,7 +483,7 @@ class Run:
                 p.best_valid = ce
         rec = {
             "epoch": p.epoch + 1, "train_perplexity": train_ppl, "valid_perplexity": valid_ppl, "lr": p.lr, "seconds": epoch_seconds,
-            "tokens_per_s": epoch_tokens / max(epoch_seconds, 1e-9),
+            "tokens_per_s": epoch_tokens / max(epoch_seconds, 1e-9), "valid_seconds": time.monotonic() - valid_start,
         }
         p.history.append(rec)
         if improved:
