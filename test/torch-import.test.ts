@@ -156,6 +156,11 @@ describe('importTorchStateDict', () => {
   };
   const zeros = (shape: number[]): Tensor => ({ dtype: 'F32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
   refuses('Transformer weights', edit((sd) => sd.set('transformer_encoder.layers.0.linear1.weight', zeros([2, 2]))), CheckpointError, /tensor transformer_encoder\.layers\.0\.linear1\.weight belongs to a Transformer/);
+  // The example's TransformerModel: nn.Transformer's encoder.* and its own input_emb / decoder; named as such
+  // whichever of its tensors comes first in the file.
+  refuses('the example\'s TransformerModel', encodeSafetensors([
+    ['encoder.norm.weight', zeros([4])], ['decoder.bias', zeros([V])], ['encoder.layers.0.linear1.weight', zeros([2, 4])], ['input_emb.weight', zeros([V, 4])],
+  ]), CheckpointError, /tensor encoder\.norm\.weight belongs to a Transformer/);
   refuses('a missing bias', edit((sd) => sd.delete('rnn.bias_hh_l1')), CheckpointError, /missing tensor rnn\.bias_hh_l1 .*bias=False/);
   refuses('a bidirectional RNN', edit((sd) => sd.set('rnn.weight_ih_l0_reverse', zeros([24, 5]))), CheckpointError, /rnn\.weight_ih_l0_reverse is the backward direction/);
   refuses('an LSTM projection', edit((sd) => sd.set('rnn.weight_hr_l0', zeros([3, 6]))), CheckpointError, /rnn\.weight_hr_l0 is an LSTM projection/);

@@ -180,11 +180,14 @@ const fmt = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /** Names every tensor must have, and the refusals for the ones an RNNModel never has. */
 function classifyNames(names: readonly string[], where: string): number {
+  // First the marks of the example's TransformerModel (nn.Transformer's encoder.layers.*, encoder.norm.*,
+  // its pos_encoder and input_emb), so that such a file is named for what it is.
+  const transformer = names.find((n) => /^(transformer_encoder|transformer_decoder|pos_encoder|input_emb)\.|^(encoder|decoder)\.(layers|norm)\./.test(n));
+  if (transformer !== undefined) {
+    throw new CheckpointError(`${where}: tensor ${transformer} belongs to a Transformer (pytorch/examples' TransformerModel); rnnlm imports RNNModel weights only (RNN_TANH, RNN_RELU, LSTM, GRU)`);
+  }
   let layers = 0;
   for (const name of names) {
-    if (/^(transformer_encoder|transformer_decoder|pos_encoder|input_emb)\.|^(encoder|decoder)\.layers\./.test(name)) {
-      throw new CheckpointError(`${where}: tensor ${name} belongs to a Transformer (pytorch/examples' TransformerModel); rnnlm imports RNNModel weights only (RNN_TANH, RNN_RELU, LSTM, GRU)`);
-    }
     if (/^rnn\.\w+_reverse$/.test(name)) {
       throw new CheckpointError(`${where}: tensor ${name} is the backward direction of a bidirectional RNN; a language model of rnnlm reads left to right only`);
     }
