@@ -34,11 +34,20 @@ def patch_std_parsing() -> bool:
     return True
 
 
-def main() -> None:
+def main() -> int:
+    """torchrun; a failed worker's exit code is passed on, after its own one-line message, without
+    torchrun's traceback of the launcher."""
     patch_std_parsing()
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import main as torchrun
 
-    torchrun()
+    try:
+        torchrun()
+    except ChildFailedError as e:
+        codes = [f.exitcode for f in e.failures.values()]
+        print(f"rnnlm_torch.launch: {len(codes)} process(es) failed (exit {', '.join(map(str, codes))}); their messages are above", file=sys.stderr)
+        return next((c for c in codes if c > 0), 1)
+    return 0
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ import json
 import os
 import subprocess
 
-import torch
-
 from rnnlm_torch.checkpoint import read_checkpoint
 from rnnlm_torch.classes import assign_classes, unigram_counts
 from rnnlm_torch.config import ModelConfig

@@ -14,7 +14,7 @@ import torch
 
 from rnnlm_torch import safetensors_io as st
 from rnnlm_torch import train
-from rnnlm_torch.checkpoint import decode_checkpoint, encode_checkpoint, read_checkpoint
+from rnnlm_torch.checkpoint import decode_checkpoint, encode_checkpoint
 from rnnlm_torch.errors import CheckpointError
 
 from . import support
