@@ -40,6 +40,7 @@ export { generateIds, primeTokens, tokenText, type GenerateOptions } from './inf
 export { scoreLine, type LineScore } from './infer/score.js';
 export { encodeSafetensors, decodeSafetensors, type Tensor } from './io/safetensors.js';
 export { encodeModel, decodeModel, type DecodedModel } from './io/checkpoint.js';
+export { importTorchStateDict, torchDictionary, rnnlmOrder, parseVocabList, TORCH_ELMAN, type TorchImport, type TorchImportOptions, type TorchElman } from './io/torch-import.js';
 export { encodeTrainState, decodeTrainState, statePath } from './io/train-state.js';
 export { newModelForText, type NewModelOptions, type NewModel } from './tasks/prepare.js';
 export { evaluateText, type TextEvalResult } from './tasks/evaluate.js';

@@ -9,6 +9,7 @@ import { RnnlmError } from '../errors.js';
 import { gradcheckCommand } from './gradcheck.js';
 import { evalCommand, generateCommand, scoreCommand } from './use.js';
 import { trainCommand } from './train.js';
+import { importCommand, TORCH_ELMAN } from './import.js';
 import { CELLS } from '../nn/config.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
 import { SCHEDULES } from '../train/options.js';
@@ -136,6 +137,20 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .addOption(threadsOption())
     .action(scoreCommand);
+
+  program
+    .command('import')
+    .description('convert a PyTorch word_language_model state_dict (.safetensors) into an rnnlm checkpoint')
+    .argument('<state>', 'the state_dict, saved with safetensors (save_file or save_model)')
+    .option('--train <file>', 'the training text: rebuilds the PyTorch dictionary and orders rnnlm\'s vocabulary by its counts')
+    .option('--valid <file>', 'validation text, when the dictionary was built over train, valid and test (as data.Corpus does)')
+    .option('--test <file>', 'test text, likewise')
+    .option('--vocab <file>', 'the PyTorch vocabulary instead: one token per line, in id order')
+    .addOption(new Option('--cell <cell>', 'activation of nn.RNN weights (LSTM and GRU are told apart by their shapes)').choices([...TORCH_ELMAN]))
+    .requiredOption('--save <model>', 'where to write the rnnlm checkpoint')
+    .option('--force', 'overwrite --save if it exists')
+    .option('--json', 'print one JSON object')
+    .action(importCommand);
 
   program
     .command('gradcheck')
