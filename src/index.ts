@@ -20,8 +20,11 @@ export {
 } from './data/builtin/index.js';
 export { makeConfig, configFromJson, configToJson, CELLS, ELMAN_CELLS, isElmanCell, type Cell, type ElmanCell, type ModelConfig } from './nn/config.js';
 export { Layout, type ParamSpec, type Precision } from './nn/arena.js';
-export { RnnLM, modelSpecs, checkpointSpecs, stateWidth, makeLayer, type ModelOptions, type ForwardOptions, type CheckpointSpec } from './nn/model.js';
-export { rnnNames, type RecurrentLayer, type UnboundLayer } from './nn/recurrent.js';
+export {
+  RnnLM, modelSpecs, checkpointSpecs, stateWidth, makeLayer, type ModelOptions, type ForwardOptions, type BackwardOptions, type CheckpointSpec,
+} from './nn/model.js';
+export { rnnNames, type RecurrentLayer, type UnboundLayer, type GradHObserver } from './nn/recurrent.js';
+export { bpttProbe, type BpttProbeOptions, type BpttProbeResult } from './nn/bptt-probe.js';
 export { ElmanLayer } from './nn/elman.js';
 export { LstmLayer } from './nn/lstm.js';
 export { GruLayer } from './nn/gru.js';

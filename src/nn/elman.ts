@@ -7,7 +7,7 @@
 import type { Activation, Arr, Kernels } from '../kernels/kernels.js';
 import type { Rng } from '../rng.js';
 import type { ParamSpec } from './arena.js';
-import type { Alloc, TensorView, UnboundLayer } from './recurrent.js';
+import type { Alloc, GradHObserver, TensorView, UnboundLayer } from './recurrent.js';
 
 export interface ElmanWeights {
   W_e: Arr; // [H, I]
@@ -70,7 +70,7 @@ export function elmanForward(
  */
 export function elmanBackward(
   k: Kernels, cache: ElmanCache, dH: Arr, dX: Arr | null, w: ElmanWeights, g: ElmanWeights, act: Activation,
-  T: number, B: number, I: number, H: number,
+  T: number, B: number, I: number, H: number, onGradH?: GradHObserver,
 ): void {
   const { Hs, X } = cache;
   for (let t = T - 1; t >= 0; t--) {
@@ -79,6 +79,7 @@ export function elmanBackward(
       // h(t) feeds a(t+1) = ... + W_h h(t):  dh(t) += da(t+1) [B, H] · W_h [H, H]
       k.gemm(da, dH.subarray((t + 1) * B * H, (t + 2) * B * H), w.W_h, B, H, H, false, false, 1);
     }
+    onGradH?.(t, da); // dh(t) is complete here
     // h(t) = act(a(t)):  da(t) = dh(t) ⊙ act'(a(t)), written from h(t)
     k.actBackward(da, Hs.subarray((t + 1) * B * H, (t + 2) * B * H), da, B * H, act);
   }
@@ -131,7 +132,7 @@ export class ElmanLayer implements UnboundLayer {
     return out;
   }
 
-  backward(k: Kernels, cache: ElmanCache, dH: Arr, dX: Arr | null, T: number, B: number): void {
-    elmanBackward(k, cache, dH, dX, this.w, this.g, this.act, T, B, this.I, this.H);
+  backward(k: Kernels, cache: ElmanCache, dH: Arr, dX: Arr | null, T: number, B: number, onGradH?: GradHObserver): void {
+    elmanBackward(k, cache, dH, dX, this.w, this.g, this.act, T, B, this.I, this.H, onGradH);
   }
 }

@@ -11,7 +11,7 @@
 import type { Arr, Kernels } from '../kernels/kernels.js';
 import type { Rng } from '../rng.js';
 import type { ParamSpec } from './arena.js';
-import { bindGated, gatedSpecs, initGated, type Alloc, type GatedWeights, type TensorView, type UnboundLayer } from './recurrent.js';
+import { bindGated, gatedSpecs, initGated, type Alloc, type GatedWeights, type GradHObserver, type TensorView, type UnboundLayer } from './recurrent.js';
 
 export type GruWeights = GatedWeights; // [3H, I], [3H, H], [3H], [3H]
 
@@ -92,7 +92,7 @@ export class GruLayer implements UnboundLayer {
   }
 
   /** dH [N, H] (overwritten: the recurrent part is added in); dX [N, I] overwritten. */
-  backward(k: Kernels, cache: GruCache, dH: Arr, dX: Arr | null, T: number, B: number): void {
+  backward(k: Kernels, cache: GruCache, dH: Arr, dX: Arr | null, T: number, B: number, onGradH?: GradHObserver): void {
     const { I, H, w, g } = this;
     const N = T * B;
     const H3 = 3 * H;
@@ -103,6 +103,7 @@ export class GruLayer implements UnboundLayer {
       const Ght = Gh.subarray(t * B * H3, (t + 1) * B * H3);
       const dGit = dGi.subarray(t * B * H3, (t + 1) * B * H3);
       const dGht = dGh.subarray(t * B * H3, (t + 1) * B * H3);
+      onGradH?.(t, dH.subarray(prev, prev + B * H)); // dh(t) is complete here (step t+1 added its part)
       // h(t) = (1 - z) ⊙ n + z ⊙ h(t-1):  dn = dh ⊙ (1 - z), dz = dh ⊙ (h(t-1) - n)
       // n = tanh(a_n), a_n = W_in x + b_in + r ⊙ hn:  da_n = dn ⊙ (1 - n²), dr = da_n ⊙ hn;
       // dh(t-1) += dh(t) ⊙ z (the direct path; into h(0) it is cut)

@@ -11,7 +11,7 @@
 import type { Arr, Kernels } from '../kernels/kernels.js';
 import type { Rng } from '../rng.js';
 import type { ParamSpec } from './arena.js';
-import { bindGated, gatedSpecs, initGated, type Alloc, type GatedWeights, type TensorView, type UnboundLayer } from './recurrent.js';
+import { bindGated, gatedSpecs, initGated, type Alloc, type GatedWeights, type GradHObserver, type TensorView, type UnboundLayer } from './recurrent.js';
 
 export type LstmWeights = GatedWeights; // [4H, I], [4H, H], [4H], [4H]
 
@@ -95,7 +95,7 @@ export class LstmLayer implements UnboundLayer {
   }
 
   /** dH [N, H] (overwritten: the recurrent part is added in); dX [N, I] overwritten. */
-  backward(k: Kernels, cache: LstmCache, dH: Arr, dX: Arr | null, T: number, B: number): void {
+  backward(k: Kernels, cache: LstmCache, dH: Arr, dX: Arr | null, T: number, B: number, onGradH?: GradHObserver): void {
     const { I, H, w, g: gr } = this;
     const N = T * B;
     const H4 = 4 * H;
@@ -105,6 +105,7 @@ export class LstmLayer implements UnboundLayer {
       const Gt = G.subarray(t * B * H4, (t + 1) * B * H4);
       const dGt = dG.subarray(t * B * H4, (t + 1) * B * H4);
       const c0 = t * B * H;
+      onGradH?.(t, dH.subarray(c0, c0 + B * H)); // dh(t) is complete here (step t+1 added its part)
       // h(t) = o ⊙ tanh(c(t)), c(t) = f ⊙ c(t-1) + i ⊙ g, gates σ/tanh of a: dJ/da(t), and dc ← dJ/dc(t-1)
       k.lstmBackward(dGt, Gt, Cs.subarray(c0, c0 + B * H), tC.subarray(c0, c0 + B * H), dH.subarray(c0, c0 + B * H), dc, B, H);
       if (t > 0) {

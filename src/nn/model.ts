@@ -122,6 +122,17 @@ export interface ForwardOptions {
   logits?: boolean;
 }
 
+export interface BackwardOptions {
+  /**
+   * Backpropagate the loss of step t alone, J(t) (0-based step of the last forward): the
+   * output's gradient into h(s), s ≠ t, is dropped. The output layer's own parameter
+   * gradients still hold every step's. For the BPTT probe (bptt-probe.ts).
+   */
+  onlyStep?: number;
+  /** Told dJ/dh(t) [B, H] of layer l at each step t once complete (descending t); see GradHObserver. */
+  onGradH?: (l: number, t: number, dh: Arr) => void;
+}
+
 export class RnnLM {
   readonly config: ModelConfig;
   readonly kernels: Kernels;
@@ -316,7 +327,7 @@ export class RnnLM {
   }
 
   /** Backpropagation through time for the last forward + loss(grad=true); adds into `grads`. */
-  backward(): void {
+  backward(opts: BackwardOptions = {}): void {
     const ws = this.ws;
     if (!ws || ws.T === 0 || !ws.top) throw new Error('backward() needs forward() and loss(grad) first');
     const { embed: Emb, hidden: H, vocabSize: V, layers } = this.config;
@@ -328,6 +339,12 @@ export class RnnLM {
     let dH = pingPong[cur].subarray(0, N * H);
     if (this.classOutput) this.classOutput.backward(k, dH, ws.top);
     else outputBackward(k, dH, this.g.U, this.g.b2, ws.logits.subarray(0, N * V), ws.top, this.w.U, N, H, V);
+    const only = opts.onlyStep;
+    if (only !== undefined) {
+      if (!Number.isInteger(only) || only < 0 || only >= T) throw new RangeError(`backward: onlyStep must be a step from 0 to ${T - 1}, got ${only}`);
+      dH.fill(0, 0, only * B * H);
+      dH.fill(0, (only + 1) * B * H);
+    }
     // y = x ⊙ m at site s:  dx = dy ⊙ m, in place
     const undrop = (s: number, d: Arr): void => {
       if (ws.train) dropoutBackward(d, d, ws.masks[s], d.length);
@@ -337,7 +354,8 @@ export class RnnLM {
       const I = l === 0 ? Emb : H;
       cur = 1 - cur;
       const dX = pingPong[cur].subarray(0, N * I);
-      this.layers[l].backward(k, ws.caches[l], dH, dX, T, B);
+      const onGradH = opts.onGradH;
+      this.layers[l].backward(k, ws.caches[l], dH, dX, T, B, onGradH && ((t, dh) => onGradH(l, t, dh)));
       dH = dX;
     }
     undrop(0, dH);

@@ -16,6 +16,13 @@ export type Alloc = (n: number) => Arr;
 /** Looks a named tensor up in an arena (parameters or gradients). */
 export type TensorView = (name: string) => Arr;
 
+/**
+ * Told dJ/dh(t) [B, H] of a layer once backward has completed it (the part from above plus the
+ * recurrent part from step t+1), for t = T-1 down to 0 (0-based steps). The view is the layer's
+ * scratch: read it during the call, do not keep or write it. Used by the BPTT probe.
+ */
+export type GradHObserver = (t: number, dh: Arr) => void;
+
 export interface RecurrentLayer<Cache = unknown> {
   /** Input width I (Emb for layer 0, H above). */
   readonly I: number;
@@ -41,9 +48,10 @@ export interface RecurrentLayer<Cache = unknown> {
   /**
    * Backward through time for the last forward with this cache. dH [N, H] is dJ/dh(t) from
    * above (only the direct part) and may be overwritten. Gradients are added into the bound
-   * gradient views; dX [N, I] (if given) is overwritten with dJ/dX.
+   * gradient views; dX [N, I] (if given) is overwritten with dJ/dX. onGradH, if given, is told
+   * each complete dJ/dh(t).
    */
-  backward(k: Kernels, cache: Cache, dH: Arr, dX: Arr | null, T: number, B: number): void;
+  backward(k: Kernels, cache: Cache, dH: Arr, dX: Arr | null, T: number, B: number, onGradH?: GradHObserver): void;
 }
 
 /** The names every cell uses, as torch.nn.RNN / LSTM / GRU: rnn.{weight,bias}_{ih,hh}_l{l}. */
