@@ -138,8 +138,8 @@ export class Session {
       floorPerplexity: corpus.builtin && vocab.level === 'word' ? sourceCrossEntropy(corpus.valid).perplexity : null,
       segments, epochs: opts.epochs,
     };
+    // (no validation pass before the first step: an untrained model scores about |V|, the uniform line)
     this.post({ type: 'model', model: this.modelInfo(), corpus: info });
-    if (validIds.length > 0) this.post({ type: 'valid', step: 0, epoch: 0, perplexity: evaluateIds(model, validIds).perplexity, final: false });
     this.setSampling(settings.temperature, settings.topK);
     this.probe();
 

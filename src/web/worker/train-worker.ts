@@ -5,6 +5,7 @@
 // long step would freeze the page.
 // Its URL may carry ?threads=N (0 or absent: the platform's default).
 
+import { builtinText } from '../../data/builtin/index.js';
 import { createKernels } from '../../kernels/select.js';
 import { wasmApi } from '../../kernels/wasm/api.js';
 import type { FromWorker, ToWorker } from '../protocol.js';
@@ -90,7 +91,13 @@ async function boot(): Promise<void> {
   const threadCount = (kernels as { threadCount?: number }).threadCount ?? 1;
   post({ type: 'ready', backend: kernels.name, threads: threadCount, isolated: isCrossOriginIsolated(), notices: notices.filter((n) => n !== ''), startMs: performance.now() - started });
   session = new Session(kernels, post);
-  for (const msg of early.splice(0)) handle(session, msg);
+  if (early.length > 0) {
+    for (const msg of early.splice(0)) handle(session, msg);
+  } else {
+    // nothing asked yet: sample the built-in corpus now (it is cached), so that Start need not wait for it
+    builtinText('train');
+    builtinText('valid');
+  }
 }
 
 boot().catch((err: unknown) => post({ type: 'error', message: `the training worker could not start: ${(err as Error).message ?? String(err)}` }));
