@@ -110,6 +110,16 @@ export class Session {
     if (this.run) return;
     this.state('preparing');
     await messageYield(); // let the page draw "preparing" before the corpus is sampled
+    try {
+      this.begin(settings, source);
+    } catch (err) {
+      this.state('idle'); // a bad setting (say, more classes than words): back to where it was
+      throw err;
+    }
+  }
+
+  /** Prepare the corpus and the model, and start the trainer (not awaited). */
+  private begin(settings: Settings, source?: TextSource): void {
     const corpus = corpusOf(source);
     if (!this.model || this.origin === 'new') {
       const made = newModelForText(corpus.train, {
