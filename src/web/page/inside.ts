@@ -29,6 +29,7 @@ export class InsideView {
   private readonly canvas = document.getElementById('heatmap') as HTMLCanvasElement;
   private last: AnalysisMsg | null = null;
   private busy = false;
+  private again = false;
   private lastRead = 0;
 
   constructor(private readonly client: WorkerClient, private readonly visible: () => boolean) {
@@ -45,7 +46,10 @@ export class InsideView {
   }
 
   async read(): Promise<void> {
-    if (this.busy) return;
+    if (this.busy) {
+      this.again = true; // read once more when this one is back: the text may have changed
+      return;
+    }
     this.busy = true;
     this.lastRead = performance.now();
     try {
@@ -56,6 +60,10 @@ export class InsideView {
       this.summary.textContent = (err as Error).message;
     } finally {
       this.busy = false;
+      if (this.again) {
+        this.again = false;
+        void this.read();
+      }
     }
   }
 

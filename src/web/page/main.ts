@@ -37,6 +37,7 @@ const chart = new PerplexityChart($('ppl-chart'));
 const bptt = new BpttView();
 const inside = new InsideView(client, () => settings.view === 'inside');
 const models = new ModelsView(client, (m) => {
+  bptt.pinCurrent(); // the live curve was the previous model's
   setModel(m);
   notice(`Loaded ${m.origin}: Start trains it further on the corpus; Reset forgets it.`, 'info');
 });
