@@ -17,7 +17,7 @@ import { bpttProbe } from '../../nn/bptt-probe.js';
 import type { RnnLM } from '../../nn/model.js';
 import { newModelForText } from '../../tasks/prepare.js';
 import { evaluateText } from '../../tasks/evaluate.js';
-import { messageYield, train, trainOptions, type StepInfo } from '../../train/trainer.js';
+import { messageYield, train, trainOptions, type StepInfo, type TrainOptions } from '../../train/trainer.js';
 import type { CorpusInfo, FromWorker, ModelInfo, RunState, StepPoint, TextSource } from '../protocol.js';
 import type { Settings } from '../settings.js';
 import { analyzeText } from './inspect.js';
@@ -40,6 +40,15 @@ interface Corpus {
   train: string;
   valid: string;
   builtin: boolean;
+}
+
+interface Prepared {
+  model: RnnLM;
+  trainIds: Int32Array;
+  validIds: Int32Array;
+  opts: TrainOptions;
+  data: Batched;
+  info: CorpusInfo;
 }
 
 interface Run {
@@ -111,15 +120,15 @@ export class Session {
     this.state('preparing');
     await messageYield(); // let the page draw "preparing" before the corpus is sampled
     try {
-      this.begin(settings, source);
+      this.launch(this.prepare(settings, source), settings);
     } catch (err) {
       this.state('idle'); // a bad setting (say, more classes than words): back to where it was
       throw err;
     }
   }
 
-  /** Prepare the corpus and the model, and start the trainer (not awaited). */
-  private begin(settings: Settings, source?: TextSource): void {
+  /** The run's texts as ids, the model (new from the settings, or the loaded one), options and batches. */
+  private prepare(settings: Settings, source?: TextSource): Prepared {
     const corpus = corpusOf(source);
     if (!this.model || this.origin === 'new') {
       const made = newModelForText(corpus.train, {
@@ -130,7 +139,6 @@ export class Session {
       this.vocab = made.vocab;
       this.origin = 'new';
     }
-    const model = this.model;
     const vocab = this.vocab!;
     const trainIds = vocab.encode(corpus.train).ids;
     const validIds = vocab.encode(corpus.valid).ids;
@@ -148,6 +156,13 @@ export class Session {
       floorPerplexity: corpus.builtin && vocab.level === 'word' ? sourceCrossEntropy(corpus.valid).perplexity : null,
       segments, epochs: opts.epochs,
     };
+    return { model: this.model, trainIds, validIds, opts, data, info };
+  }
+
+  /** Start the library's trainer with hooks that feed the page, pause and stop. */
+  private launch(p: Prepared, settings: Settings): void {
+    const { model, trainIds, validIds, opts, data, info } = p;
+    const segments = info.segments;
     // (no validation pass before the first step: an untrained model scores about |V|, the uniform line)
     this.post({ type: 'model', model: this.modelInfo(), corpus: info });
     this.setSampling(settings.temperature, settings.topK);
