@@ -10,6 +10,13 @@ export {
   actForwardF32, actBackwardF32, addBiasF32, sumRowsF32, gatherRowsF32, scatterAddRowsF32,
   sumSquaresF32, scaleF32, sgdF32, adagradF32, adamF32,
 } from './elementwise';
+export { dropoutMaskF32, mulF32 } from './dropout';
+export { elmanSeqForwardF32, elmanSeqBackwardF32 } from './recurrent';
+export { dotsF32, classWordsLossF32, classWordsBackwardF32 } from './classes';
+export { hsLossF32, hsBackwardRowsF32, hsBackwardNodesF32 } from './hsoftmax';
+export {
+  directAddF32, directGradF32, directGradClassWordsF32, directGradHsF32, sparseSumSquaresF32, sparseUpdateF32,
+} from './direct';
 import { SUMSQ_CHUNK } from './elementwise';
 
 /** Elements per sumSquares partial (see sumSquaresF32). */
