@@ -7,6 +7,10 @@
 // Every matrix is a dense row-major block that starts at index 0 of the array passed in
 // (pass `arr.subarray(off, off + len)` for an offset). Arguments are ordered out, in, weights, dims.
 
+import type { ClassPlan, DirectArgs, HsBatch, HsTree, SparseGrad, SparseStep } from './ref-fused.js';
+
+export type { ClassPlan, DirectArgs, HsBatch, HsTree, SparseGrad, SparseStep } from './ref-fused.js';
+
 /** A numeric buffer: Float32Array for training and inference, Float64Array for gradient checks. */
 export type Arr = Float32Array | Float64Array;
 
@@ -126,4 +130,64 @@ export interface Kernels {
     w: Arr, m: Arr, v: Arr, g: Arr,
     lr: number, beta1: number, beta2: number, eps: number, t: number, n: number,
   ): void;
+
+  // ---- fused kernels: one call per segment, mask, class or batch (references: ref-fused.ts) ----
+
+  /**
+   * Dropout mask [n]: 0 where u(i) = fmix32(fmix32(i ^ k0) ^ k1) < round(p·2^32), else 1/(1-p);
+   * (k0, k1) are two 32-bit words drawn from the caller's seeded Rng. Any split gives the same bits.
+   */
+  dropoutMask(mask: Arr, n: number, p: number, k0: number, k1: number): void;
+
+  /** y[i] = x[i]·m[i] for i < n (dropout's forward and backward); y may be x. */
+  mul(y: Arr, x: Arr, m: Arr, n: number): void;
+
+  /**
+   * The Elman recurrence over a segment: Hs [(T+1)·B, H], block 0 = h(0); block t+1 holds the
+   * input part of a(t) on entry and h(t) = act(a(t) + h(t-1)·W_hᵀ) on return (WhT = W_hᵀ [H, H]).
+   */
+  elmanSeqForward(Hs: Arr, WhT: Arr, T: number, B: number, H: number, act: Activation): void;
+
+  /**
+   * Its backward through time: dA [T·B, H] holds dJ/dh(t) from above on entry and dJ/da(t) on
+   * return: for t = T-1 … 0, dh(t) += da(t+1)·W_h (t < T-1), da(t) = dh(t) ⊙ act'(h(t)).
+   */
+  elmanSeqBackward(dA: Arr, Hs: Arr, Wh: Arr, T: number, B: number, H: number, act: Activation): void;
+
+  /**
+   * The class-factored softmax's word half for a batch (plan: see ClassPlan; U [V, H], b2 [V] in
+   * class order): per class, Z_c = Hp_c·U_cᵀ + b2_c (+ max-ent scores), lp[p] = log P(w | c, h)
+   * per sorted row p, and with grad Z_c = (softmax - onehot)·scale.
+   */
+  classWordsLoss(lp: Float64Array, Z: Arr, Hn: Arr, U: Arr, b2: Arr, plan: ClassPlan, H: number, grad: boolean, scale: number, direct?: DirectArgs): void;
+
+  /** After classWordsLoss(grad): dHn[perm[p]] += dZ_c·U_c, dU_c += dZ_cᵀ·Hp_c, db2_c += Σ rows of dZ_c. */
+  classWordsBackward(dHn: Arr, dU: Arr, db2: Arr, Z: Arr, Hn: Arr, U: Arr, plan: ClassPlan, H: number): void;
+
+  /**
+   * Hierarchical softmax over a batch (tree: each word's path): lp[r] = Σ_j log σ(±s_j) with
+   * s_j = Wn[n_j]·Hn[r] + bn[n_j] (+ max-ent scores); with grad, G[rowOff[r] + j] = (σ(s_j) - bit_j)·scale.
+   */
+  hsLoss(lp: Float64Array, G: Arr, Hn: Arr, Wn: Arr, bn: Arr, tree: HsTree, batch: HsBatch, N: number, H: number, grad: boolean, scale: number, direct?: DirectArgs): void;
+
+  /** After hsLoss(grad): dHn[r] = Σ_j G·Wn[n_j] (overwrites); dWn[n] += Σ G·Hn[r], dbn[n] += Σ G (rows in increasing order). */
+  hsBackward(dHn: Arr, dWn: Arr, dbn: Arr, G: Arr, Hn: Arr, Wn: Arr, tree: HsTree, batch: HsBatch, N: number, H: number): void;
+
+  /** Max-ent scores: Z[r, j] (row stride ld) += Σ_a table[(keys[r, a] + j) mod S] for r < R, j < n. */
+  directAdd(Z: Arr, ld: number, d: DirectArgs, R: number, n: number): void;
+
+  /** Their gradient into the sparse table gradient: rows, then orders, then outputs, in that order. */
+  directGrad(sg: SparseGrad, dZ: Arr, ld: number, keys: Uint32Array, O: number, R: number, n: number): void;
+
+  /** The same for the class softmax's word scores (classes, their sorted rows, orders, words). */
+  directGradClassWords(sg: SparseGrad, Z: Arr, plan: ClassPlan, keys: Uint32Array, O: number): void;
+
+  /** The same for hierarchical-softmax node scores (rows, orders, path nodes). */
+  directGradHs(sg: SparseGrad, G: Arr, tree: HsTree, batch: HsBatch, keys: Uint32Array, O: number, N: number): void;
+
+  /** Σ g² over the touched entries of a sparse gradient (float64, list order). */
+  sparseSumSquares(sg: SparseGrad): number;
+
+  /** Update the touched entries (SGD, lazy Adam or Adagrad; see SparseStep), then clear them. */
+  sparseUpdate(sg: SparseGrad, w: Arr, m: Arr | null, v: Arr | null, st: SparseStep): void;
 }

@@ -3,7 +3,8 @@
 // Legend: M, N, K matrix dims; R rows, C columns; n element count. Loops are ordered for
 // sequential memory access, nothing more.
 
-import type { Activation, Arr, Kernels } from './kernels.js';
+import type { Activation, Arr, ClassPlan, DirectArgs, HsBatch, HsTree, Kernels, SparseGrad, SparseStep } from './kernels.js';
+import * as F from './ref-fused.js';
 
 const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
 
@@ -272,5 +273,61 @@ export class RefKernels implements Kernels {
       v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
       w[i] -= (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
     }
+  }
+
+  dropoutMask(mask: Arr, n: number, p: number, k0: number, k1: number): void {
+    F.dropoutMaskRef(mask, n, p, k0, k1);
+  }
+
+  mul(y: Arr, x: Arr, m: Arr, n: number): void {
+    for (let i = 0; i < n; i++) y[i] = x[i] * m[i];
+  }
+
+  elmanSeqForward(Hs: Arr, WhT: Arr, T: number, B: number, H: number, act: Activation): void {
+    F.elmanSeqForwardRef(Hs, WhT, T, B, H, act);
+  }
+
+  elmanSeqBackward(dA: Arr, Hs: Arr, Wh: Arr, T: number, B: number, H: number, act: Activation): void {
+    F.elmanSeqBackwardRef(dA, Hs, Wh, T, B, H, act);
+  }
+
+  classWordsLoss(lp: Float64Array, Z: Arr, Hn: Arr, U: Arr, b2: Arr, plan: ClassPlan, H: number, grad: boolean, scale: number, direct?: DirectArgs): void {
+    F.classWordsLossRef(lp, Z, Hn, U, b2, plan, H, grad, scale, direct);
+  }
+
+  classWordsBackward(dHn: Arr, dU: Arr, db2: Arr, Z: Arr, Hn: Arr, U: Arr, plan: ClassPlan, H: number): void {
+    F.classWordsBackwardRef(dHn, dU, db2, Z, Hn, U, plan, H);
+  }
+
+  hsLoss(lp: Float64Array, G: Arr, Hn: Arr, Wn: Arr, bn: Arr, tree: HsTree, batch: HsBatch, N: number, H: number, grad: boolean, scale: number, direct?: DirectArgs): void {
+    F.hsLossRef(lp, G, Hn, Wn, bn, tree, batch, N, H, grad, scale, direct);
+  }
+
+  hsBackward(dHn: Arr, dWn: Arr, dbn: Arr, G: Arr, Hn: Arr, Wn: Arr, tree: HsTree, batch: HsBatch, N: number, H: number): void {
+    F.hsBackwardRef(dHn, dWn, dbn, G, Hn, Wn, tree, batch, N, H);
+  }
+
+  directAdd(Z: Arr, ld: number, d: DirectArgs, R: number, n: number): void {
+    F.directAddRef(Z, ld, d, R, n);
+  }
+
+  directGrad(sg: SparseGrad, dZ: Arr, ld: number, keys: Uint32Array, O: number, R: number, n: number): void {
+    F.directGradRef(sg, dZ, ld, keys, O, R, n);
+  }
+
+  directGradClassWords(sg: SparseGrad, Z: Arr, plan: ClassPlan, keys: Uint32Array, O: number): void {
+    F.directGradClassWordsRef(sg, Z, plan, keys, O);
+  }
+
+  directGradHs(sg: SparseGrad, G: Arr, tree: HsTree, batch: HsBatch, keys: Uint32Array, O: number, N: number): void {
+    F.directGradHsRef(sg, G, tree, batch, keys, O, N);
+  }
+
+  sparseSumSquares(sg: SparseGrad): number {
+    return F.sparseSumSquaresRef(sg);
+  }
+
+  sparseUpdate(sg: SparseGrad, w: Arr, m: Arr | null, v: Arr | null, st: SparseStep): void {
+    F.sparseUpdateRef(sg, w, m, v, st);
   }
 }

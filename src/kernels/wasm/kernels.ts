@@ -15,7 +15,7 @@
 
 import { ConfigError } from '../../errors.js';
 import { LIMITS } from '../../defaults.js';
-import type { Activation, Arr, Kernels } from '../kernels.js';
+import type { Activation, Arr, ClassPlan, DirectArgs, HsBatch, HsTree, Kernels, SparseGrad, SparseStep } from '../kernels.js';
 import { gemmRef, RefKernels, softmaxXentRef } from '../ref.js';
 import { sharedMemorySupported, wasmApi, type WasmExports, type WasmModule } from './api.js';
 import { GemmSplit, type JobArgs, type JobKind } from './jobs.js';
@@ -489,6 +489,22 @@ export class WasmKernels implements Kernels {
       }, ['w', 'm', 'v', 'g'], 'n', n, ELEMENTWISE_MT);
     });
   }
+
+  // ---- fused kernels: the reference for now (their wasm versions are wired in next) ----
+  dropoutMask(mask: Arr, n: number, p: number, k0: number, k1: number): void { this.ref.dropoutMask(mask, n, p, k0, k1); }
+  mul(y: Arr, x: Arr, m: Arr, n: number): void { this.ref.mul(y, x, m, n); }
+  elmanSeqForward(Hs: Arr, WhT: Arr, T: number, B: number, H: number, act: Activation): void { this.ref.elmanSeqForward(Hs, WhT, T, B, H, act); }
+  elmanSeqBackward(dA: Arr, Hs: Arr, Wh: Arr, T: number, B: number, H: number, act: Activation): void { this.ref.elmanSeqBackward(dA, Hs, Wh, T, B, H, act); }
+  classWordsLoss(lp: Float64Array, Z: Arr, Hn: Arr, U: Arr, b2: Arr, plan: ClassPlan, H: number, grad: boolean, scale: number, direct?: DirectArgs): void { this.ref.classWordsLoss(lp, Z, Hn, U, b2, plan, H, grad, scale, direct); }
+  classWordsBackward(dHn: Arr, dU: Arr, db2: Arr, Z: Arr, Hn: Arr, U: Arr, plan: ClassPlan, H: number): void { this.ref.classWordsBackward(dHn, dU, db2, Z, Hn, U, plan, H); }
+  hsLoss(lp: Float64Array, G: Arr, Hn: Arr, Wn: Arr, bn: Arr, tree: HsTree, batch: HsBatch, N: number, H: number, grad: boolean, scale: number, direct?: DirectArgs): void { this.ref.hsLoss(lp, G, Hn, Wn, bn, tree, batch, N, H, grad, scale, direct); }
+  hsBackward(dHn: Arr, dWn: Arr, dbn: Arr, G: Arr, Hn: Arr, Wn: Arr, tree: HsTree, batch: HsBatch, N: number, H: number): void { this.ref.hsBackward(dHn, dWn, dbn, G, Hn, Wn, tree, batch, N, H); }
+  directAdd(Z: Arr, ld: number, d: DirectArgs, R: number, n: number): void { this.ref.directAdd(Z, ld, d, R, n); }
+  directGrad(sg: SparseGrad, dZ: Arr, ld: number, keys: Uint32Array, O: number, R: number, n: number): void { this.ref.directGrad(sg, dZ, ld, keys, O, R, n); }
+  directGradClassWords(sg: SparseGrad, Z: Arr, plan: ClassPlan, keys: Uint32Array, O: number): void { this.ref.directGradClassWords(sg, Z, plan, keys, O); }
+  directGradHs(sg: SparseGrad, G: Arr, tree: HsTree, batch: HsBatch, keys: Uint32Array, O: number, N: number): void { this.ref.directGradHs(sg, G, tree, batch, keys, O, N); }
+  sparseSumSquares(sg: SparseGrad): number { return this.ref.sparseSumSquares(sg); }
+  sparseUpdate(sg: SparseGrad, w: Arr, m: Arr | null, v: Arr | null, st: SparseStep): void { this.ref.sparseUpdate(sg, w, m, v, st); }
 
   /** y[i] = e^{x[i]} by the kernels' vectorised f32 exp (not part of Kernels; for tests). */
   exp(y: Float32Array, x: Float32Array, n: number): void {
