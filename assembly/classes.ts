@@ -129,7 +129,7 @@ function addDirect(Z: usize, table: usize, keys: usize, O: i32, S: u32, p0: i32,
 }
 
 /**
- * Loss of class c: Z_c [n, s] = Hp_c · U_cᵀ + b2_c (+ max-ent scores when table ≠ 0), then the
+ * Loss of class c = order[q]: Z_c [n, s] = Hp_c · U_cᵀ + b2_c (+ max-ent scores when table ≠ 0), then the
  * fused softmax + cross-entropy: lp[p] (f64) = log P(w_p | c, h_p) for sorted rows p, and with
  * grad, Z_c = (softmax - onehot) · scale. A one-word class has log P = 0 and zero gradient.
  * Z (floats) holds class c's block at zStart[c]; U [V, H] and b2 [V] in class order.
@@ -138,8 +138,9 @@ function addDirect(Z: usize, table: usize, keys: usize, O: i32, S: u32, p0: i32,
  */
 export function classWordsLossF32(
   lp: usize, Z: usize, Hn: usize, U: usize, b2: usize, plan: usize, C: i32, N: i32, H: i32,
-  c: i32, grad: i32, scale: f32, scratch: usize, direct: usize,
+  order: usize, q: i32, grad: i32, scale: f32, scratch: usize, direct: usize,
 ): void {
+  const c = i32at(order, q);
   const rowStart = plan;
   const wordStart = plan + (<usize>(C + 1) << 2);
   const zStart = plan + (<usize>(2 * C + 2) << 2);
@@ -172,7 +173,7 @@ export function classWordsLossF32(
 }
 
 /**
- * Backward of class c after classWordsLossF32(grad): with dZ_c = Z_c,
+ * Backward of class c = order[q] after classWordsLossF32(grad): with dZ_c = Z_c,
  *   dHn[perm[p]] += (dZ_c · U_c)[p - p0]      (Z_c = Hp_c · U_cᵀ: dHp_c = dZ_c · U_c)
  *   dU_c [s, H] += dZ_cᵀ · Hp_c;   db2_c += Σ rows of dZ_c
  * Nothing to do for a one-word class. scratch: 2·n·H floats of this thread plus
@@ -180,8 +181,9 @@ export function classWordsLossF32(
  */
 export function classWordsBackwardF32(
   dHn: usize, dU: usize, db2: usize, Z: usize, Hn: usize, U: usize, plan: usize, C: i32, N: i32, H: i32,
-  c: i32, scratch: usize, gemmScratch: usize,
+  order: usize, q: i32, scratch: usize, gemmScratch: usize,
 ): void {
+  const c = i32at(order, q);
   const rowStart = plan;
   const wordStart = plan + (<usize>(C + 1) << 2);
   const zStart = plan + (<usize>(2 * C + 2) << 2);

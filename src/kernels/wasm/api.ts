@@ -61,6 +61,36 @@ export interface WasmExports {
     w: number, m: number, v: number, g: number,
     lr: number, b1: number, b2: number, a1: number, a2: number, eps: number, c1: number, c2: number, n: number,
   ): void;
+  dropoutMaskF32(mask: number, i0: number, i1: number, k0: number, k1: number, thr: number, keep: number): void;
+  mulF32(y: number, x: number, m: number, n: number): void;
+  elmanSeqForwardF32(Hs: number, WhT: number, T: number, B: number, H: number, b0: number, b1: number, act: number, scratch: number): void;
+  elmanSeqBackwardF32(dA: number, Hs: number, Wh: number, T: number, B: number, H: number, b0: number, b1: number, act: number, scratch: number): void;
+  classWordsLossF32(
+    lp: number, Z: number, Hn: number, U: number, b2: number, plan: number, C: number, N: number, H: number,
+    order: number, q: number, grad: number, scale: number, scratch: number, direct: number,
+  ): void;
+  classWordsBackwardF32(
+    dHn: number, dU: number, db2: number, Z: number, Hn: number, U: number, plan: number, C: number, N: number, H: number,
+    order: number, q: number, scratch: number, gemmScratch: number,
+  ): void;
+  hsLossF32(
+    lp: number, G: number, Hn: number, Wn: number, bn: number, tree: number, V: number, targets: number, rowOff: number,
+    r0: number, r1: number, H: number, grad: number, scale: number, direct: number,
+  ): void;
+  hsBackwardRowsF32(dHn: number, G: number, Wn: number, tree: number, V: number, targets: number, rowOff: number, r0: number, r1: number, H: number): void;
+  hsBackwardNodesF32(dWn: number, dbn: number, G: number, Hn: number, list: number, q0: number, q1: number, H: number): void;
+  directAddF32(Z: number, ld: number, table: number, keys: number, O: number, S: number, r0: number, r1: number, n: number): void;
+  directGradF32(gtab: number, flags: number, list: number, dZ: number, ld: number, keys: number, O: number, S: number, R: number, n: number): void;
+  directGradClassWordsF32(gtab: number, flags: number, list: number, Z: number, plan: number, C: number, keys: number, O: number, S: number): void;
+  directGradHsF32(
+    gtab: number, flags: number, list: number, G: number, tree: number, V: number, targets: number, rowOff: number,
+    keys: number, O: number, S: number, R: number,
+  ): void;
+  sparseSumSquaresF32(gtab: number, list: number): number;
+  sparseUpdateF32(
+    kind: number, w: number, m: number, v: number, gtab: number, flags: number, list: number, gs: number,
+    lr: number, b1: number, b2: number, a1: number, a2: number, eps: number, c1: number, c2: number,
+  ): void;
 }
 
 /** The smallest module that uses a relaxed-SIMD instruction: () -> v128 = f32x4.relaxed_madd(0, 0, 0). */

@@ -24,6 +24,20 @@ export const JOBS = {
   adam: { op: 11, args: ['w', 'm', 'v', 'g', 'n', 'lr', 'beta1', 'beta2', 'oneMinusBeta1', 'oneMinusBeta2', 'eps', 'c1', 'c2'] },
   /** This thread's columns of a one-row product (C and op(B) already offset). */
   gemv: { op: 12, args: ['C', 'A', 'B', 'ldb', 'N', 'K', 'transB', 'beta'] },
+  /** Elements [i0, i1) of a hashed dropout mask. */
+  dropoutMask: { op: 13, args: ['mask', 'i0', 'i1', 'k0', 'k1', 'thr', 'keep'] },
+  mul: { op: 14, args: ['y', 'x', 'm', 'n'] },
+  /** The Elman recurrence over T steps for streams [b0, b1). */
+  elmanSeqForward: { op: 15, args: ['Hs', 'WhT', 'T', 'B', 'H', 'b0', 'b1', 'act', 'scratch'] },
+  elmanSeqBackward: { op: 16, args: ['dA', 'Hs', 'Wh', 'T', 'B', 'H', 'b0', 'b1', 'act', 'scratch'] },
+  /** Classes order[q] (i32 at `order`) for q taken from ctrl[NEXT]; rowScratch: this thread's 2·N·H floats. */
+  classWordsLoss: { op: 17, args: ['logProbs', 'Z', 'Hn', 'U', 'b2', 'plan', 'C', 'N', 'H', 'order', 'grad', 'scale', 'rowScratch', 'direct'] },
+  classWordsBackward: { op: 18, args: ['dHn', 'dU', 'db2', 'Z', 'Hn', 'U', 'plan', 'C', 'N', 'H', 'order', 'rowScratch', 'scratch'] },
+  /** Rows [0, R) in chunks of `chunk` rows taken from ctrl[NEXT]. */
+  hsLoss: { op: 19, args: ['logProbs', 'G', 'Hn', 'Wn', 'bn', 'tree', 'V', 'targets', 'rowOff', 'R', 'H', 'grad', 'scale', 'direct', 'chunk'] },
+  hsBackwardRows: { op: 20, args: ['dHn', 'G', 'Wn', 'tree', 'V', 'targets', 'rowOff', 'R', 'H', 'chunk'] },
+  /** Touched nodes [0, M) of the list in chunks of `chunk` nodes. */
+  hsBackwardNodes: { op: 21, args: ['dWn', 'dbn', 'G', 'Hn', 'list', 'M', 'H', 'chunk'] },
 } as const;
 
 export type JobKind = keyof typeof JOBS;
@@ -159,9 +173,67 @@ export function runJob(wasm: WasmExports, ctrl: Int32Array, next: number, rows: 
       wasm.adagradF32(j.w, j.s, j.g, j.lr, j.eps, j.n);
       return;
     }
+    case 'dropoutMask': {
+      const j = a as JobArgs<'dropoutMask'>;
+      wasm.dropoutMaskF32(j.mask, j.i0, j.i1, j.k0, j.k1, j.thr, j.keep);
+      return;
+    }
+    case 'mul': {
+      const j = a as JobArgs<'mul'>;
+      wasm.mulF32(j.y, j.x, j.m, j.n);
+      return;
+    }
+    case 'elmanSeqForward': {
+      const j = a as JobArgs<'elmanSeqForward'>;
+      wasm.elmanSeqForwardF32(j.Hs, j.WhT, j.T, j.B, j.H, j.b0, j.b1, j.act, j.scratch);
+      return;
+    }
+    case 'elmanSeqBackward': {
+      const j = a as JobArgs<'elmanSeqBackward'>;
+      wasm.elmanSeqBackwardF32(j.dA, j.Hs, j.Wh, j.T, j.B, j.H, j.b0, j.b1, j.act, j.scratch);
+      return;
+    }
+    case 'classWordsLoss': {
+      const j = a as JobArgs<'classWordsLoss'>;
+      eachChunk(ctrl, next, j.C, (q) => {
+        wasm.classWordsLossF32(j.logProbs, j.Z, j.Hn, j.U, j.b2, j.plan, j.C, j.N, j.H, j.order, q, j.grad, j.scale, j.rowScratch, j.direct);
+      });
+      return;
+    }
     case 'adam': {
       const j = a as JobArgs<'adam'>;
       wasm.adamF32(j.w, j.m, j.v, j.g, j.lr, j.beta1, j.beta2, j.oneMinusBeta1, j.oneMinusBeta2, j.eps, j.c1, j.c2, j.n);
+      return;
+    }
+    case 'classWordsBackward': {
+      const j = a as JobArgs<'classWordsBackward'>;
+      eachChunk(ctrl, next, j.C, (q) => {
+        wasm.classWordsBackwardF32(j.dHn, j.dU, j.db2, j.Z, j.Hn, j.U, j.plan, j.C, j.N, j.H, j.order, q, j.rowScratch, j.scratch);
+      });
+      return;
+    }
+    case 'hsLoss': {
+      const j = a as JobArgs<'hsLoss'>;
+      eachChunk(ctrl, next, Math.ceil(j.R / j.chunk), (q) => {
+        const r0 = q * j.chunk;
+        wasm.hsLossF32(j.logProbs, j.G, j.Hn, j.Wn, j.bn, j.tree, j.V, j.targets, j.rowOff, r0, Math.min(j.R, r0 + j.chunk), j.H, j.grad, j.scale, j.direct);
+      });
+      return;
+    }
+    case 'hsBackwardRows': {
+      const j = a as JobArgs<'hsBackwardRows'>;
+      eachChunk(ctrl, next, Math.ceil(j.R / j.chunk), (q) => {
+        const r0 = q * j.chunk;
+        wasm.hsBackwardRowsF32(j.dHn, j.G, j.Wn, j.tree, j.V, j.targets, j.rowOff, r0, Math.min(j.R, r0 + j.chunk), j.H);
+      });
+      return;
+    }
+    case 'hsBackwardNodes': {
+      const j = a as JobArgs<'hsBackwardNodes'>;
+      eachChunk(ctrl, next, Math.ceil(j.M / j.chunk), (q) => {
+        const q0 = q * j.chunk;
+        wasm.hsBackwardNodesF32(j.dWn, j.dbn, j.G, j.Hn, j.list, q0, Math.min(j.M, q0 + j.chunk), j.H);
+      });
       return;
     }
   }

@@ -17,6 +17,7 @@ import { ConfigError } from '../../errors.js';
 import { LIMITS } from '../../defaults.js';
 import type { Activation, Arr, ClassPlan, DirectArgs, HsBatch, HsTree, Kernels, SparseGrad, SparseStep } from '../kernels.js';
 import { gemmRef, RefKernels, softmaxXentRef } from '../ref.js';
+import { dropThreshold, planViews } from '../ref-fused.js';
 import { sharedMemorySupported, wasmApi, type WasmExports, type WasmModule } from './api.js';
 import { GemmSplit, type JobArgs, type JobKind } from './jobs.js';
 import { checkLen, WasmHeap } from './memory.js';
@@ -490,21 +491,306 @@ export class WasmKernels implements Kernels {
     });
   }
 
-  // ---- fused kernels: the reference for now (their wasm versions are wired in next) ----
-  dropoutMask(mask: Arr, n: number, p: number, k0: number, k1: number): void { this.ref.dropoutMask(mask, n, p, k0, k1); }
-  mul(y: Arr, x: Arr, m: Arr, n: number): void { this.ref.mul(y, x, m, n); }
-  elmanSeqForward(Hs: Arr, WhT: Arr, T: number, B: number, H: number, act: Activation): void { this.ref.elmanSeqForward(Hs, WhT, T, B, H, act); }
-  elmanSeqBackward(dA: Arr, Hs: Arr, Wh: Arr, T: number, B: number, H: number, act: Activation): void { this.ref.elmanSeqBackward(dA, Hs, Wh, T, B, H, act); }
-  classWordsLoss(lp: Float64Array, Z: Arr, Hn: Arr, U: Arr, b2: Arr, plan: ClassPlan, H: number, grad: boolean, scale: number, direct?: DirectArgs): void { this.ref.classWordsLoss(lp, Z, Hn, U, b2, plan, H, grad, scale, direct); }
-  classWordsBackward(dHn: Arr, dU: Arr, db2: Arr, Z: Arr, Hn: Arr, U: Arr, plan: ClassPlan, H: number): void { this.ref.classWordsBackward(dHn, dU, db2, Z, Hn, U, plan, H); }
-  hsLoss(lp: Float64Array, G: Arr, Hn: Arr, Wn: Arr, bn: Arr, tree: HsTree, batch: HsBatch, N: number, H: number, grad: boolean, scale: number, direct?: DirectArgs): void { this.ref.hsLoss(lp, G, Hn, Wn, bn, tree, batch, N, H, grad, scale, direct); }
-  hsBackward(dHn: Arr, dWn: Arr, dbn: Arr, G: Arr, Hn: Arr, Wn: Arr, tree: HsTree, batch: HsBatch, N: number, H: number): void { this.ref.hsBackward(dHn, dWn, dbn, G, Hn, Wn, tree, batch, N, H); }
-  directAdd(Z: Arr, ld: number, d: DirectArgs, R: number, n: number): void { this.ref.directAdd(Z, ld, d, R, n); }
-  directGrad(sg: SparseGrad, dZ: Arr, ld: number, keys: Uint32Array, O: number, R: number, n: number): void { this.ref.directGrad(sg, dZ, ld, keys, O, R, n); }
-  directGradClassWords(sg: SparseGrad, Z: Arr, plan: ClassPlan, keys: Uint32Array, O: number): void { this.ref.directGradClassWords(sg, Z, plan, keys, O); }
-  directGradHs(sg: SparseGrad, G: Arr, tree: HsTree, batch: HsBatch, keys: Uint32Array, O: number, N: number): void { this.ref.directGradHs(sg, G, tree, batch, keys, O, N); }
-  sparseSumSquares(sg: SparseGrad): number { return this.ref.sparseSumSquares(sg); }
-  sparseUpdate(sg: SparseGrad, w: Arr, m: Arr | null, v: Arr | null, st: SparseStep): void { this.ref.sparseUpdate(sg, w, m, v, st); }
+  // ---- fused kernels (references: ref-fused.ts) --------------------------------------------
+
+  dropoutMask(mask: Arr, n: number, p: number, k0: number, k1: number): void {
+    if (mask instanceof Float64Array) return this.ref.dropoutMask(mask, n, p, k0, k1);
+    if (n <= 0) return;
+    const h = this.heap;
+    h.staged(() => {
+      const pm = h.out(mask, n, false);
+      const pool = this.pool;
+      const T = pool.threadsFor(n, ELEMENTWISE_MT);
+      const units = Math.ceil(n / ELEMENTWISE_UNIT);
+      const thr = dropThreshold(p);
+      const keep = Math.fround(1 / (1 - p));
+      for (let w = 0; w < T; w++) {
+        const i0 = Math.min(n, Math.floor((w * units) / T) * ELEMENTWISE_UNIT);
+        const i1 = Math.min(n, Math.floor(((w + 1) * units) / T) * ELEMENTWISE_UNIT);
+        if (i1 <= i0) pool.idle(w);
+        else pool.set(w, 'dropoutMask', { mask: pm, i0, i1, k0: k0 >>> 0, k1: k1 >>> 0, thr, keep });
+      }
+      pool.run(T);
+    });
+  }
+
+  mul(y: Arr, x: Arr, m: Arr, n: number): void {
+    if (anyF64(y, x, m)) return this.ref.mul(y, x, m, n);
+    if (n <= 0) return;
+    const h = this.heap;
+    h.staged(() => {
+      const pm = h.in(m as Float32Array, n);
+      const px = y === x ? h.out(x as Float32Array, n, true) : h.in(x as Float32Array, n);
+      const py = y === x ? px : h.out(y as Float32Array, n, false);
+      this.elementwise('mul', { y: py, x: px, m: pm, n }, ['y', 'x', 'm'], 'n', n, ELEMENTWISE_MT);
+    });
+  }
+
+  /**
+   * Streams of a recurrence split across threads in whole GEMM row tiles: thread w takes
+   * streams [b0, b1) and runs all T steps of them.
+   */
+  private streamSplit(B: number, flops: number, job: (w: number, b0: number, b1: number) => void): void {
+    const pool = this.pool;
+    const tiles = Math.ceil(B / this.gemmRows);
+    const T = Math.min(tiles, pool.threadsFor(flops, GEMM_MT_FLOPS));
+    for (let w = 0; w < T; w++) {
+      const b0 = Math.min(B, Math.floor((w * tiles) / T) * this.gemmRows);
+      const b1 = Math.min(B, Math.floor(((w + 1) * tiles) / T) * this.gemmRows);
+      if (b1 <= b0) pool.idle(w);
+      else job(w, b0, b1);
+    }
+    pool.run(T);
+  }
+
+  elmanSeqForward(Hs: Arr, WhT: Arr, T: number, B: number, H: number, act: Activation): void {
+    if (anyF64(Hs, WhT)) return this.ref.elmanSeqForward(Hs, WhT, T, B, H, act);
+    if (T <= 0 || B <= 0 || H <= 0) return;
+    const code = actCode(act);
+    const h = this.heap;
+    h.staged(() => {
+      const pw = h.in(WhT as Float32Array, H * H);
+      const ph = h.out(Hs as Float32Array, (T + 1) * B * H, true);
+      this.streamSplit(B, 2 * T * B * H * H, (w, b0, b1) =>
+        this.pool.set(w, 'elmanSeqForward', { Hs: ph, WhT: pw, T, B, H, b0, b1, act: code, scratch: this.gemmScratch[w] }));
+    });
+  }
+
+  elmanSeqBackward(dA: Arr, Hs: Arr, Wh: Arr, T: number, B: number, H: number, act: Activation): void {
+    if (anyF64(dA, Hs, Wh)) return this.ref.elmanSeqBackward(dA, Hs, Wh, T, B, H, act);
+    if (T <= 0 || B <= 0 || H <= 0) return;
+    const code = actCode(act);
+    const h = this.heap;
+    h.staged(() => {
+      const pw = h.in(Wh as Float32Array, H * H);
+      const ph = h.in(Hs as Float32Array, (T + 1) * B * H);
+      const pd = h.out(dA as Float32Array, T * B * H, true);
+      this.streamSplit(B, 2 * T * B * H * H, (w, b0, b1) =>
+        this.pool.set(w, 'elmanSeqBackward', { dA: pd, Hs: ph, Wh: pw, T, B, H, b0, b1, act: code, scratch: this.gemmScratch[w] }));
+    });
+  }
+
+  /** An i32 copy of `a` on the heap (inside staged()), or the array itself when it lives there. */
+  private inInts(a: Int32Array | Uint32Array, n: number): number {
+    const o = this.heap.offsetOf(a);
+    if (o >= 0) return o;
+    checkLen(a, n);
+    const p = this.heap.reserve(n * 4, 16);
+    this.heap.i32.set(new Int32Array(a.buffer, a.byteOffset, n), p >>> 2);
+    return p;
+  }
+
+  /** The max-ent descriptor [table, keys, O, S] on the heap (inside staged()), or 0 for none. */
+  private directAt(d: DirectArgs | undefined, rows: number): number {
+    if (!d) return 0;
+    const p = this.heap.reserve(16, 16);
+    const i32 = this.heap.i32;
+    i32[p >>> 2] = this.heap.offsetOf(d.table);
+    i32[(p >>> 2) + 1] = this.inInts(d.keys, rows * d.O);
+    i32[(p >>> 2) + 2] = d.O;
+    i32[(p >>> 2) + 3] = d.table.length;
+    return p;
+  }
+
+  /** Whether a max-ent table can be read in place (a table elsewhere goes to the reference: it may be large). */
+  private directInPlace(d: DirectArgs | undefined): boolean {
+    return !d || (d.table instanceof Float32Array && this.heap.offsetOf(d.table) >= 0);
+  }
+
+  /** Classes by decreasing work n_c·s_c (taken in that order, the largest first), on the heap. */
+  private classOrder(rowStart: Int32Array, wordStart: Int32Array, C: number): number {
+    const order = Array.from({ length: C }, (_, c) => c);
+    const work = (c: number): number => (rowStart[c + 1] - rowStart[c]) * (wordStart[c + 1] - wordStart[c]);
+    order.sort((a, b) => work(b) - work(a) || a - b);
+    const p = this.heap.reserve(C * 4, 16);
+    this.heap.i32.set(order, p >>> 2);
+    return p;
+  }
+
+  classWordsLoss(lp: Float64Array, Z: Arr, Hn: Arr, U: Arr, b2: Arr, plan: ClassPlan, H: number, grad: boolean, scale: number, direct?: DirectArgs): void {
+    if (anyF64(Z, Hn, U, b2) || !this.directInPlace(direct)) return this.ref.classWordsLoss(lp, Z, Hn, U, b2, plan, H, grad, scale, direct);
+    const { C, N } = plan;
+    if (N <= 0) return;
+    const { rowStart, wordStart, zStart } = planViews(plan);
+    const V = wordStart[C];
+    const h = this.heap;
+    h.staged(() => {
+      const pPlan = this.inInts(plan.data, 3 * C + 3 + 2 * N);
+      const pZ = h.out(Z as Float32Array, zStart[C], false);
+      const pHn = h.in(Hn as Float32Array, N * H);
+      const pU = h.in(U as Float32Array, V * H);
+      const pb = h.in(b2 as Float32Array, V);
+      const pDirect = this.directAt(direct, N);
+      const pLp = h.reserve(N * 8, 8);
+      const pOrder = this.classOrder(rowStart, wordStart, C);
+      let maxRows = 0;
+      for (let c = 0; c < C; c++) maxRows = Math.max(maxRows, rowStart[c + 1] - rowStart[c]);
+      const pool = this.pool;
+      const T = pool.threadsFor(2 * zStart[C] * H, GEMM_MT_FLOPS);
+      for (let w = 0; w < T; w++) {
+        pool.set(w, 'classWordsLoss', {
+          logProbs: pLp, Z: pZ, Hn: pHn, U: pU, b2: pb, plan: pPlan, C, N, H, order: pOrder, grad: grad ? 1 : 0, scale,
+          rowScratch: h.reserve(maxRows * H * 4, 16), direct: pDirect,
+        });
+      }
+      pool.run(T);
+      lp.set(h.f64.subarray(pLp >>> 3, (pLp >>> 3) + N));
+    });
+  }
+
+  classWordsBackward(dHn: Arr, dU: Arr, db2: Arr, Z: Arr, Hn: Arr, U: Arr, plan: ClassPlan, H: number): void {
+    if (anyF64(dHn, dU, db2, Z, Hn, U)) return this.ref.classWordsBackward(dHn, dU, db2, Z, Hn, U, plan, H);
+    const { C, N } = plan;
+    if (N <= 0) return;
+    const { rowStart, wordStart, zStart } = planViews(plan);
+    const V = wordStart[C];
+    const h = this.heap;
+    h.staged(() => {
+      const pPlan = this.inInts(plan.data, 3 * C + 3 + 2 * N);
+      const pZ = h.in(Z as Float32Array, zStart[C]);
+      const pHn = h.in(Hn as Float32Array, N * H);
+      const pU = h.in(U as Float32Array, V * H);
+      const pdHn = h.out(dHn as Float32Array, N * H, true);
+      const pdU = h.out(dU as Float32Array, V * H, true);
+      const pdb = h.out(db2 as Float32Array, V, true);
+      const pOrder = this.classOrder(rowStart, wordStart, C);
+      let maxRows = 0;
+      for (let c = 0; c < C; c++) maxRows = Math.max(maxRows, rowStart[c + 1] - rowStart[c]);
+      const pool = this.pool;
+      const T = pool.threadsFor(4 * zStart[C] * H, GEMM_MT_FLOPS);
+      for (let w = 0; w < T; w++) {
+        pool.set(w, 'classWordsBackward', {
+          dHn: pdHn, dU: pdU, db2: pdb, Z: pZ, Hn: pHn, U: pU, plan: pPlan, C, N, H, order: pOrder,
+          rowScratch: h.reserve(2 * maxRows * H * 4, 16), scratch: this.gemmScratch[w],
+        });
+      }
+      pool.run(T);
+    });
+  }
+
+  hsLoss(lp: Float64Array, G: Arr, Hn: Arr, Wn: Arr, bn: Arr, tree: HsTree, batch: HsBatch, N: number, H: number, grad: boolean, scale: number, direct?: DirectArgs): void {
+    if (anyF64(G, Hn, Wn, bn) || !this.directInPlace(direct)) return this.ref.hsLoss(lp, G, Hn, Wn, bn, tree, batch, N, H, grad, scale, direct);
+    if (N <= 0) return;
+    const V = tree.V;
+    const h = this.heap;
+    h.staged(() => {
+      const pTree = this.inInts(tree.data, tree.data.length);
+      const pTargets = h.inI32(batch.targets, N);
+      const pRowOff = h.inI32(batch.rowOff, N + 1);
+      const pG = h.out(G as Float32Array, batch.rowOff[N], false);
+      const pHn = h.in(Hn as Float32Array, N * H);
+      const pWn = h.in(Wn as Float32Array, (V - 1) * H);
+      const pbn = h.in(bn as Float32Array, V - 1);
+      const pDirect = this.directAt(direct, N);
+      const pLp = h.reserve(N * 8, 8);
+      const pool = this.pool;
+      const T = Math.min(N, pool.threadsFor(2 * batch.rowOff[N] * H, GEMM_MT_FLOPS));
+      const chunk = Math.ceil(N / (T * CHUNKS_PER_THREAD));
+      for (let w = 0; w < T; w++) {
+        pool.set(w, 'hsLoss', {
+          logProbs: pLp, G: pG, Hn: pHn, Wn: pWn, bn: pbn, tree: pTree, V, targets: pTargets, rowOff: pRowOff, R: N, H,
+          grad: grad ? 1 : 0, scale, direct: pDirect, chunk,
+        });
+      }
+      pool.run(T);
+      lp.set(h.f64.subarray(pLp >>> 3, (pLp >>> 3) + N));
+    });
+  }
+
+  hsBackward(dHn: Arr, dWn: Arr, dbn: Arr, G: Arr, Hn: Arr, Wn: Arr, tree: HsTree, batch: HsBatch, N: number, H: number): void {
+    if (anyF64(dHn, dWn, dbn, G, Hn, Wn)) return this.ref.hsBackward(dHn, dWn, dbn, G, Hn, Wn, tree, batch, N, H);
+    if (N <= 0) return;
+    const V = tree.V;
+    const list = batch.nodeList;
+    const M = list[0];
+    const h = this.heap;
+    h.staged(() => {
+      const pTree = this.inInts(tree.data, tree.data.length);
+      const pTargets = h.inI32(batch.targets, N);
+      const pRowOff = h.inI32(batch.rowOff, N + 1);
+      const pList = h.inI32(list, list.length);
+      const pG = h.in(G as Float32Array, batch.rowOff[N]);
+      const pHn = h.in(Hn as Float32Array, N * H);
+      const pWn = h.in(Wn as Float32Array, (V - 1) * H);
+      const pdHn = h.out(dHn as Float32Array, N * H, false);
+      const pdWn = h.out(dWn as Float32Array, (V - 1) * H, true);
+      const pdbn = h.out(dbn as Float32Array, V - 1, true);
+      const pool = this.pool;
+      const work = 2 * batch.rowOff[N] * H;
+      // dJ/dh by rows, then the node gradients by nodes (each node's rows in increasing order)
+      let T = Math.min(N, pool.threadsFor(work, GEMM_MT_FLOPS));
+      let chunk = Math.ceil(N / (T * CHUNKS_PER_THREAD));
+      for (let w = 0; w < T; w++) {
+        pool.set(w, 'hsBackwardRows', { dHn: pdHn, G: pG, Wn: pWn, tree: pTree, V, targets: pTargets, rowOff: pRowOff, R: N, H, chunk });
+      }
+      pool.run(T);
+      T = Math.max(1, Math.min(M, pool.threadsFor(work, GEMM_MT_FLOPS)));
+      chunk = Math.max(1, Math.ceil(M / (T * CHUNKS_PER_THREAD)));
+      for (let w = 0; w < T; w++) pool.set(w, 'hsBackwardNodes', { dWn: pdWn, dbn: pdbn, G: pG, Hn: pHn, list: pList, M, H, chunk });
+      pool.run(T);
+    });
+  }
+
+  /** Whether a sparse gradient lives in this memory in float32 (else the reference takes the call). */
+  private sparseInPlace(sg: SparseGrad): boolean {
+    const h = this.heap;
+    return sg.g instanceof Float32Array && h.offsetOf(sg.g) >= 0 && h.offsetOf(sg.flags) >= 0 && h.offsetOf(sg.list) >= 0;
+  }
+
+  directAdd(Z: Arr, ld: number, d: DirectArgs, R: number, n: number): void {
+    if (anyF64(Z) || !this.directInPlace(d)) return this.ref.directAdd(Z, ld, d, R, n);
+    if (R <= 0 || n <= 0) return;
+    const h = this.heap;
+    h.staged(() => {
+      const pk = this.inInts(d.keys, R * d.O);
+      const pZ = h.out(Z as Float32Array, (R - 1) * ld + n, true);
+      this.wasm.directAddF32(pZ, ld, h.offsetOf(d.table), pk, d.O, d.table.length, 0, R, n);
+    });
+  }
+
+  directGrad(sg: SparseGrad, dZ: Arr, ld: number, keys: Uint32Array, O: number, R: number, n: number): void {
+    if (anyF64(dZ) || !this.sparseInPlace(sg)) return this.ref.directGrad(sg, dZ, ld, keys, O, R, n);
+    if (R <= 0 || n <= 0) return;
+    const h = this.heap;
+    h.staged(() => this.wasm.directGradF32(
+      h.offsetOf(sg.g), h.offsetOf(sg.flags), h.offsetOf(sg.list), h.in(dZ as Float32Array, (R - 1) * ld + n), ld,
+      this.inInts(keys, R * O), O, sg.g.length, R, n));
+  }
+
+  directGradClassWords(sg: SparseGrad, Z: Arr, plan: ClassPlan, keys: Uint32Array, O: number): void {
+    if (anyF64(Z) || !this.sparseInPlace(sg)) return this.ref.directGradClassWords(sg, Z, plan, keys, O);
+    const { C, N } = plan;
+    if (N <= 0) return;
+    const h = this.heap;
+    h.staged(() => this.wasm.directGradClassWordsF32(
+      h.offsetOf(sg.g), h.offsetOf(sg.flags), h.offsetOf(sg.list), h.in(Z as Float32Array, planViews(plan).zStart[C]),
+      this.inInts(plan.data, 3 * C + 3 + 2 * N), C, this.inInts(keys, N * O), O, sg.g.length));
+  }
+
+  directGradHs(sg: SparseGrad, G: Arr, tree: HsTree, batch: HsBatch, keys: Uint32Array, O: number, N: number): void {
+    if (anyF64(G) || !this.sparseInPlace(sg)) return this.ref.directGradHs(sg, G, tree, batch, keys, O, N);
+    if (N <= 0) return;
+    const h = this.heap;
+    h.staged(() => this.wasm.directGradHsF32(
+      h.offsetOf(sg.g), h.offsetOf(sg.flags), h.offsetOf(sg.list), h.in(G as Float32Array, batch.rowOff[N]),
+      this.inInts(tree.data, tree.data.length), tree.V, h.inI32(batch.targets, N), h.inI32(batch.rowOff, N + 1),
+      this.inInts(keys, N * O), O, sg.g.length, N));
+  }
+
+  sparseSumSquares(sg: SparseGrad): number {
+    if (!this.sparseInPlace(sg)) return this.ref.sparseSumSquares(sg);
+    return this.wasm.sparseSumSquaresF32(this.heap.offsetOf(sg.g), this.heap.offsetOf(sg.list));
+  }
+
+  sparseUpdate(sg: SparseGrad, w: Arr, m: Arr | null, v: Arr | null, st: SparseStep): void {
+    const h = this.heap;
+    const owned = (a: Arr | null): boolean => a === null || (a instanceof Float32Array && h.offsetOf(a) >= 0);
+    if (!this.sparseInPlace(sg) || !owned(w) || !owned(m) || !owned(v)) return this.ref.sparseUpdate(sg, w, m, v, st);
+    const kind = st.kind === 'sgd' ? 0 : st.kind === 'adam' ? 1 : 2;
+    this.wasm.sparseUpdateF32(
+      kind, h.offsetOf(w), m ? h.offsetOf(m) : 0, v ? h.offsetOf(v) : 0, h.offsetOf(sg.g), h.offsetOf(sg.flags), h.offsetOf(sg.list),
+      st.gs, st.lr, st.beta1, st.beta2, 1 - st.beta1, 1 - st.beta2, st.eps, st.c1, st.c2);
+  }
 
   /** y[i] = e^{x[i]} by the kernels' vectorised f32 exp (not part of Kernels; for tests). */
   exp(y: Float32Array, x: Float32Array, n: number): void {

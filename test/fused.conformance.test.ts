@@ -1,0 +1,432 @@
+// The fused kernels (one call per segment, mask, class or batch; references in
+// src/kernels/ref-fused.ts) on every backend: the reference in float32 and the wasm builds
+// (plain SIMD and relaxed SIMD, 1 and 2 threads) against the reference computed in float64 from
+// the same float32 inputs, at awkward sizes (1, 3, 5, 17, 67, past the thread splits), arrays
+// from the backend's memory and plain ones at odd offsets; then 1 and 2 threads bit for bit.
+// Tolerances are stated per kernel relative to the magnitude of the terms; a failure prints the
+// largest violation. Legend: T steps, B streams, H hidden, N rows, V words, C classes, O orders,
+// S table entries.
+
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import type { Activation, Arr, Kernels } from '../src/kernels/kernels.js';
+import { RefKernels } from '../src/kernels/ref.js';
+import {
+  ABSENT, hsBatchPlan, planViews, type ClassPlan, type DirectArgs, type HsTree, type SparseGrad, type SparseStep,
+} from '../src/kernels/ref-fused.js';
+import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/kernels.js';
+import { nodeWasmPlatform } from '../src/node/wasm-platform.js';
+import { buildHuffmanTree, treePaths } from '../src/nn/hsoftmax.js';
+import { Rng } from '../src/rng.js';
+
+interface Backend {
+  label: string;
+  kernels?: Kernels;
+  skip?: string;
+}
+
+const backends: Backend[] = [{ label: 'ref (float32)', kernels: new RefKernels() }];
+const wasmByBuild = new Map<string, { 1?: WasmKernels; 2?: WasmKernels }>();
+for (const relaxed of [false, true]) {
+  for (const threads of [1, 2] as const) {
+    const label = `wasm ${relaxed ? 'simd+relaxed (fma)' : 'simd'}, ${threads} thread${threads > 1 ? 's' : ''}`;
+    try {
+      const k = await createWasmKernels(nodeWasmPlatform, { threads, relaxed });
+      backends.push({ label, kernels: k });
+      const build = relaxed ? 'relaxed' : 'simd';
+      wasmByBuild.set(build, { ...wasmByBuild.get(build), [threads]: k });
+    } catch (err) {
+      console.log(`# skipping backend "${label}": ${(err as Error).message}`);
+      backends.push({ label, skip: (err as Error).message });
+    }
+  }
+}
+after(() => {
+  for (const b of backends) b.kernels?.dispose();
+});
+
+const ref64 = new RefKernels();
+
+function rand(rng: Rng, n: number, lo = -1, hi = 1): Float64Array {
+  return Float64Array.from({ length: n }, () => Math.fround(rng.uniform(lo, hi)));
+}
+
+/** A float32 copy of src from k.alloc (own) or a plain array, at element offset off. */
+function f32(k: Kernels, src: ArrayLike<number>, off: number, own: boolean): Float32Array {
+  const base = own ? k.alloc(src.length + off + 3) : new Float32Array(src.length + off + 3);
+  base.fill(Number.NaN);
+  const a = base.subarray(off, off + src.length);
+  a.set(src);
+  return a;
+}
+
+/** An i32 array in the backend's memory (own) or a plain one. */
+function ints(k: Kernels, src: ArrayLike<number>, own: boolean): Int32Array {
+  if (!own) return Int32Array.from(src);
+  const f = k.alloc(src.length);
+  const a = new Int32Array(f.buffer, f.byteOffset, src.length);
+  a.set(src);
+  return a;
+}
+
+function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: (i: number) => number, n = want.length): void {
+  let worst = -1;
+  let ratio = 0;
+  for (let i = 0; i < n; i++) {
+    if (Number.isNaN(got[i]) !== Number.isNaN(want[i])) {
+      worst = i;
+      ratio = Infinity;
+      break;
+    }
+    const r = Math.abs(got[i] - want[i]) / tol(i);
+    if (r > ratio) {
+      ratio = r;
+      worst = i;
+    }
+  }
+  if (ratio > 1) {
+    assert.fail(`${what}: largest violation at [${worst}]: got ${got[worst]}, want ${want[worst]}, |diff| ${Math.abs(got[worst] - want[worst]).toExponential(3)} > tol ${tol(worst).toExponential(3)}`);
+  }
+}
+
+function sameBits(what: string, a: ArrayLike<number>, b: ArrayLike<number>): void {
+  assert.equal(a.length, b.length, `${what}: lengths`);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) assert.fail(`${what}: first difference at [${i}]: ${a[i]} vs ${b[i]}`);
+}
+
+/** A random class plan: C classes with sizes in [1, maxS] (some one-word), N rows with random targets, sorted by class. */
+function randomPlan(rng: Rng, C: number, N: number, maxS: number): { plan: ClassPlan; V: number } {
+  const sizes = Array.from({ length: C }, (_, c) => (c % 3 === 0 ? 1 : 1 + rng.int(maxS)));
+  const wordStart = [0];
+  for (const s of sizes) wordStart.push(wordStart[wordStart.length - 1] + s);
+  const V = wordStart[C];
+  const cls = Array.from({ length: N }, () => rng.int(C));
+  const rowStart = new Array(C + 1).fill(0);
+  for (const c of cls) rowStart[c + 1]++;
+  for (let c = 0; c < C; c++) rowStart[c + 1] += rowStart[c];
+  const fill = rowStart.slice(0, C);
+  const perm = new Array(N);
+  const tPos = new Array(N);
+  // rows in a shuffled order, so that perm is not the identity
+  const rows = Array.from({ length: N }, (_, r) => r).sort(() => rng.next() - 0.5);
+  const byRow = new Array(N);
+  rows.forEach((r, i) => (byRow[r] = cls[i]));
+  for (let r = 0; r < N; r++) {
+    const c = byRow[r];
+    const p = fill[c]++;
+    perm[p] = r;
+    tPos[p] = rng.int(sizes[c]);
+  }
+  const zStart = [0];
+  for (let c = 0; c < C; c++) zStart.push(zStart[c] + (rowStart[c + 1] - rowStart[c]) * sizes[c]);
+  const data = Int32Array.from([...rowStart, ...wordStart, ...zStart, ...perm, ...tPos]);
+  return { plan: { C, N, data }, V };
+}
+
+function randomKeys(rng: Rng, R: number, O: number, S: number): Uint32Array {
+  // some keys near the end of the table (the runs wrap), some absent
+  return Uint32Array.from({ length: R * O }, (_, i) => (i % 7 === 3 ? ABSENT : i % 5 === 1 ? S - 1 - rng.int(Math.min(S, 3)) : rng.int(S)));
+}
+
+for (const backend of backends) {
+  describe(`fused kernels conformance: ${backend.label}`, { skip: backend.skip }, () => {
+    const k = backend.kernels!;
+
+    it('dropoutMask: the same bits as the reference, any size and offset; mul exact', () => {
+      let n = 0;
+      for (const len of [1, 3, 5, 17, 67, 129, 70001, 300007]) {
+        for (const p of [0, 0.25, 0.5, 0.9]) {
+          const k0 = (len * 2654435761) >>> 0;
+          const k1 = (p * 1e9 + 7) >>> 0;
+          const want = new Float32Array(len);
+          ref64.dropoutMask(want, len, p, k0, k1);
+          const got = f32(k, new Float64Array(len), n % 3, n % 2 === 0);
+          k.dropoutMask(got, len, p, k0, k1);
+          sameBits(`dropoutMask n=${len} p=${p}`, got, want);
+          n++;
+        }
+        const rng = new Rng(len);
+        const x = rand(rng, len);
+        const m = rand(rng, len, 0, 2);
+        const y = f32(k, new Float64Array(len), 1, n % 2 === 1);
+        k.mul(y, f32(k, x, 2, true), f32(k, m, 0, false), len);
+        sameBits(`mul n=${len}`, y, Float32Array.from(x, (v, i) => Math.fround(v * m[i])));
+        const xs = f32(k, x, 1, n % 2 === 0);
+        k.mul(xs, xs, f32(k, m, 0, true), len);
+        sameBits(`mul in place n=${len}`, xs, y);
+      }
+      // the drop rate is p
+      const big = k.alloc(1 << 18);
+      k.dropoutMask(big, big.length, 0.3, 12345, 678);
+      const rate = big.reduce((a, v) => a + (v === 0 ? 1 : 0), 0) / big.length;
+      assert.ok(Math.abs(rate - 0.3) < 0.005, `drop rate ${rate}`);
+    });
+
+    it('elmanSeqForward / elmanSeqBackward: sigmoid, tanh, relu against float64', () => {
+      // |h - h64| ≤ 2e-6·T·(1 + |h64|); |da - da64| ≤ 4e-6·T·(1 + |da64|) (T steps of rounding)
+      let n = 0;
+      for (const [T, B, H] of [[1, 1, 1], [3, 5, 17], [5, 3, 67], [2, 17, 5], [4, 20, 200], [3, 30, 33], [2, 1, 129]]) {
+        for (const act of ['sigmoid', 'tanh', 'relu'] as Activation[]) {
+          const rng = new Rng(T * 1000 + B * 10 + H + n);
+          const Hs0 = rand(rng, (T + 1) * B * H);
+          const W = rand(rng, H * H, -1 / Math.sqrt(H), 1 / Math.sqrt(H));
+          const want = new Float64Array(Hs0);
+          ref64.elmanSeqForward(want, W, T, B, H, act);
+          const own = n % 2 === 0;
+          const Hs = f32(k, Hs0, n % 3, own);
+          k.elmanSeqForward(Hs, f32(k, W, 1, !own), T, B, H, act);
+          const what = `T=${T} B=${B} H=${H} ${act}`;
+          expectClose(`elmanSeqForward ${what}`, Hs, want, (i) => 2e-6 * T * (1 + Math.abs(want[i])));
+          const dA0 = rand(rng, T * B * H);
+          const hs = Float64Array.from(Hs);
+          const dWant = new Float64Array(dA0);
+          ref64.elmanSeqBackward(dWant, hs, W, T, B, H, act);
+          const dA = f32(k, dA0, 2, !own);
+          k.elmanSeqBackward(dA, f32(k, hs, 0, own), f32(k, W, 1, own), T, B, H, act);
+          expectClose(`elmanSeqBackward ${what}`, dA, dWant, (i) => 4e-6 * T * (1 + Math.abs(dWant[i])));
+          n++;
+        }
+      }
+    });
+
+    it('classWordsLoss / classWordsBackward: log-probs, dlogits, dHn, dU, db2 (one-word classes, max-ent scores)', () => {
+      // lp: 1e-5·(1 + |lp64|); dZ: 1e-5·scale; dHn, dU, db2: 1e-5 of the magnitude Σ|terms| (+ 1e-7)
+      let n = 0;
+      for (const [C, N, H, maxS] of [[1, 1, 1, 3], [3, 5, 3, 5], [5, 17, 17, 7], [7, 67, 67, 40], [13, 140, 200, 130], [2, 30, 5, 2]]) {
+        for (const withDirect of [false, true]) {
+          const rng = new Rng(C * 100 + N + H + (withDirect ? 7 : 0));
+          const { plan, V } = randomPlan(rng, C, N, maxS);
+          const { zStart } = planViews(plan);
+          const own = n % 2 === 0;
+          const Hn = rand(rng, N * H);
+          const U = rand(rng, V * H);
+          const b2 = rand(rng, V);
+          const S = 97;
+          const O = 3;
+          const table = rand(rng, S);
+          const keys = randomKeys(rng, N, O, S);
+          const d64: DirectArgs | undefined = withDirect ? { table, keys, O } : undefined;
+          const dk: DirectArgs | undefined = withDirect ? { table: f32(k, table, 0, true), keys, O } : undefined;
+          const scale = 1 / N;
+          const Z64 = new Float64Array(zStart[C]);
+          const lp64 = new Float64Array(N);
+          ref64.classWordsLoss(lp64, Z64, Hn, U, b2, plan, H, true, scale, d64);
+          const Z = f32(k, new Float64Array(zStart[C]), n % 3, own);
+          const lp = new Float64Array(N);
+          const kplan = { ...plan, data: ints(k, plan.data, own) };
+          const Hk = f32(k, Hn, 1, own);
+          const Uk = f32(k, U, 2, !own);
+          k.classWordsLoss(lp, Z, Hk, Uk, f32(k, b2, 0, own), kplan, H, true, scale, dk);
+          const what = `C=${C} N=${N} H=${H}${withDirect ? ' direct' : ''}`;
+          expectClose(`classWordsLoss lp ${what}`, lp, lp64, (i) => 1e-5 * (1 + Math.abs(lp64[i])));
+          expectClose(`classWordsLoss dZ ${what}`, Z, Z64, () => 1e-5 * scale);
+          // backward from the float32 dZ on both sides; magnitudes from |dZ|, |U|, |Hn|
+          const dZ = Float64Array.from(Z);
+          const dHn0 = rand(rng, N * H);
+          const dU0 = rand(rng, V * H);
+          const db0 = rand(rng, V);
+          const [dHn64, dU64, db64] = [new Float64Array(dHn0), new Float64Array(dU0), new Float64Array(db0)];
+          ref64.classWordsBackward(dHn64, dU64, db64, dZ, Hn, U, plan, H);
+          const [mH, mU, mb] = [dHn0.map(Math.abs), dU0.map(Math.abs), db0.map(Math.abs)];
+          ref64.classWordsBackward(mH, mU, mb, dZ.map(Math.abs), Hn.map(Math.abs), U.map(Math.abs), plan, H);
+          const dHn = f32(k, dHn0, 1, !own);
+          const dU = f32(k, dU0, 0, own);
+          const db = f32(k, db0, 2, own);
+          k.classWordsBackward(dHn, dU, db, f32(k, dZ, 1, own), Hk, Uk, kplan, H);
+          expectClose(`classWordsBackward dHn ${what}`, dHn, dHn64, (i) => 1e-5 * mH[i] + 1e-7);
+          expectClose(`classWordsBackward dU ${what}`, dU, dU64, (i) => 1e-5 * mU[i] + 1e-7);
+          expectClose(`classWordsBackward db2 ${what}`, db, db64, (i) => 1e-5 * mb[i] + 1e-7);
+          n++;
+        }
+      }
+    });
+
+    it('hsLoss / hsBackward: log-probs, node gradients, dHn, dWn, dbn (max-ent scores)', () => {
+      // lp: 1e-5·(1 + |lp64|); G: 1e-6·scale·(1 + path); dHn, dWn, dbn: 1e-5 of Σ|terms| (+ 1e-7)
+      let n = 0;
+      for (const [V, N, H] of [[2, 1, 1], [3, 5, 3], [5, 17, 17], [17, 67, 67], [67, 140, 200], [300, 33, 5]]) {
+        for (const withDirect of [false, true]) {
+          const rng = new Rng(V * 31 + N + H + (withDirect ? 5 : 0));
+          const counts = Array.from({ length: V }, (_, w) => Math.floor(200 / (w + 1)) + rng.int(3));
+          const tree: HsTree = treePaths(buildHuffmanTree(counts), V);
+          const targets = Int32Array.from({ length: N }, () => rng.int(V));
+          const batch = hsBatchPlan(tree, targets, N, new Int32Array(V - 1));
+          const E = batch.rowOff[N];
+          const own = n % 2 === 0;
+          const Hn = rand(rng, N * H);
+          const Wn = rand(rng, (V - 1) * H);
+          const bn = rand(rng, V - 1);
+          const S = 61;
+          const O = 2;
+          const table = rand(rng, S);
+          const keys = randomKeys(rng, N, O, S);
+          const scale = 1 / N;
+          const G64 = new Float64Array(E);
+          const lp64 = new Float64Array(N);
+          ref64.hsLoss(lp64, G64, Hn, Wn, bn, tree, batch, N, H, true, scale, withDirect ? { table, keys, O } : undefined);
+          const G = f32(k, new Float64Array(E), n % 3, own);
+          const lp = new Float64Array(N);
+          const ktree = { V, data: ints(k, tree.data, own) };
+          const kbatch = { targets: ints(k, batch.targets, own), rowOff: ints(k, batch.rowOff, !own), nodeList: ints(k, batch.nodeList, own) };
+          const Hk = f32(k, Hn, 1, own);
+          const Wk = f32(k, Wn, 0, !own);
+          k.hsLoss(lp, G, Hk, Wk, f32(k, bn, 2, own), ktree, kbatch, N, H, true, scale, withDirect ? { table: f32(k, table, 0, true), keys, O } : undefined);
+          const what = `V=${V} N=${N} H=${H}${withDirect ? ' direct' : ''}`;
+          expectClose(`hsLoss lp ${what}`, lp, lp64, (i) => 1e-5 * (1 + Math.abs(lp64[i])));
+          expectClose(`hsLoss G ${what}`, G, G64, () => 2e-6 * scale * (1 + H));
+          const Gs = Float64Array.from(G);
+          const dWn0 = rand(rng, (V - 1) * H);
+          const dbn0 = rand(rng, V - 1);
+          const [dHn64, dWn64, dbn64] = [new Float64Array(N * H), new Float64Array(dWn0), new Float64Array(dbn0)];
+          ref64.hsBackward(dHn64, dWn64, dbn64, Gs, Hn, Wn, tree, batch, N, H);
+          const [mH, mW, mb] = [new Float64Array(N * H), dWn0.map(Math.abs), dbn0.map(Math.abs)];
+          ref64.hsBackward(mH, mW, mb, Gs.map(Math.abs), Hn.map(Math.abs), Wn.map(Math.abs), tree, batch, N, H);
+          const dHn = f32(k, rand(rng, N * H), 1, !own); // overwritten
+          const dWn = f32(k, dWn0, 0, own);
+          const dbn = f32(k, dbn0, 2, !own);
+          k.hsBackward(dHn, dWn, dbn, f32(k, Gs, 1, own), Hk, Wk, ktree, kbatch, N, H);
+          expectClose(`hsBackward dHn ${what}`, dHn, dHn64, (i) => 1e-5 * mH[i] + 1e-7);
+          expectClose(`hsBackward dWn ${what}`, dWn, dWn64, (i) => 1e-5 * mW[i] + 1e-7);
+          expectClose(`hsBackward dbn ${what}`, dbn, dbn64, (i) => 1e-5 * mb[i] + 1e-7);
+          n++;
+        }
+      }
+    });
+
+    it('directAdd, directGrad*, sparseSumSquares, sparseUpdate (sgd, adam, adagrad): touched entries only, in first-touch order', () => {
+      // scores and gradients: 1e-6 of Σ|terms|; updates: 1e-6·(|w| + |Δw|); the touched lists equal exactly
+      for (const [R, n, S, O] of [[1, 1, 1, 1], [3, 5, 7, 2], [5, 17, 13, 3], [17, 67, 50, 4], [67, 129, 1000, 3]]) {
+        const rng = new Rng(R * 7 + n * 3 + S);
+        const table = rand(rng, S);
+        const keys = randomKeys(rng, R, O, S);
+        const ld = n + 2;
+        const Z0 = rand(rng, R * ld);
+        const want = new Float64Array(Z0);
+        ref64.directAdd(want, ld, { table, keys, O }, R, n);
+        const mag = Z0.map(Math.abs);
+        ref64.directAdd(mag, ld, { table: table.map(Math.abs), keys, O }, R, n);
+        const Z = f32(k, Z0, 1, true);
+        k.directAdd(Z, ld, { table: f32(k, table, 0, true), keys, O }, R, n);
+        const what = `R=${R} n=${n} S=${S} O=${O}`;
+        expectClose(`directAdd ${what}`, Z, want, (i) => 1e-6 * mag[i] + 1e-30);
+        // gradients into the sparse table, then the update
+        const newSg = (own: boolean, g0: Float64Array): SparseGrad => {
+          const g = f32(k, g0, 0, own);
+          const flags = own ? new Uint8Array(k.alloc(Math.ceil(S / 4) + 1).buffer, k.alloc(Math.ceil(S / 4) + 1).byteOffset, S) : new Uint8Array(S);
+          return { g, flags, list: ints(k, new Array(S + 1).fill(0), own) };
+        };
+        const sg64: SparseGrad = { g: new Float64Array(S), flags: new Uint8Array(S), list: new Int32Array(S + 1) };
+        ref64.directGrad(sg64, Z0, ld, keys, O, R, n);
+        for (const own of [true, false]) {
+          const sg = newSg(own, new Float64Array(S));
+          k.directGrad(sg, f32(k, Z0, 2, own), ld, keys, O, R, n);
+          sameBits(`directGrad list ${what}`, sg.list, sg64.list);
+          sameBits(`directGrad flags ${what}`, sg.flags, sg64.flags);
+          const gm = new Float64Array(S);
+          for (let r = 0; r < R; r++) for (let a = 0; a < O; a++) if (keys[r * O + a] !== ABSENT) for (let j = 0; j < n; j++) gm[(keys[r * O + a] + j) % S] += Math.abs(Z0[r * ld + j]);
+          expectClose(`directGrad g ${what}`, sg.g, sg64.g, (i) => 1e-6 * gm[i] + 1e-30);
+          expectCloseScalar(`sparseSumSquares ${what}`, k.sparseSumSquares(sg), ref64.sparseSumSquares(sg64), 1e-6 * ref64.sparseSumSquares(sg64) + 1e-30);
+          for (const kind of ['sgd', 'adam', 'adagrad'] as const) {
+            const st: SparseStep = { kind, gs: 0.75, lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, c1: 1 - 0.9 ** 3, c2: 1 - 0.999 ** 3 };
+            const w0 = rand(rng, S);
+            const m0 = rand(rng, S, 0, 0.1);
+            const v0 = rand(rng, S, 0, 0.01);
+            const s64: SparseGrad = { g: Float64Array.from(sg.g), flags: new Uint8Array(sg64.flags), list: new Int32Array(sg64.list) };
+            const [w64, m64, v64] = [new Float64Array(w0), new Float64Array(m0), new Float64Array(v0)];
+            ref64.sparseUpdate(s64, w64, kind === 'sgd' ? null : m64, kind === 'adam' ? v64 : null, st);
+            const sk = newSg(own, Float64Array.from(sg.g));
+            sk.flags.set(sg.flags);
+            sk.list.set(sg.list);
+            const [wk, mk, vk] = [f32(k, w0, 0, own), f32(k, m0, 1, own), f32(k, v0, 2, own)];
+            k.sparseUpdate(sk, wk, kind === 'sgd' ? null : mk, kind === 'adam' ? vk : null, st);
+            expectClose(`sparseUpdate ${kind} w ${what}`, wk, w64, (i) => 1e-6 * (Math.abs(w64[i]) + Math.abs(w64[i] - w0[i])) + 1e-30);
+            expectClose(`sparseUpdate ${kind} m ${what}`, mk, m64, (i) => 1e-6 * (Math.abs(m64[i]) + Math.abs(m0[i])) + 1e-30);
+            expectClose(`sparseUpdate ${kind} v ${what}`, vk, v64, (i) => 1e-6 * (Math.abs(v64[i]) + Math.abs(v0[i])) + 1e-30);
+            assert.equal(sk.list[0], 0, 'the list is emptied');
+            assert.ok(sk.flags.every((f) => f === 0) && sk.g.every((g) => g === 0), 'flags and gradient cleared');
+          }
+        }
+      }
+      // the class-words and hierarchical-softmax variants against their reference
+      const rng = new Rng(5);
+      const { plan } = randomPlan(rng, 6, 40, 9);
+      const { zStart } = planViews(plan);
+      const S = 37;
+      const O = 3;
+      const keys = randomKeys(rng, plan.N, O, S);
+      const Z = rand(rng, zStart[plan.C]);
+      const a64: SparseGrad = { g: new Float64Array(S), flags: new Uint8Array(S), list: new Int32Array(S + 1) };
+      ref64.directGradClassWords(a64, Z, plan, keys, O);
+      const flagsBuf = k.alloc(S);
+      const ak: SparseGrad = { g: f32(k, new Float64Array(S), 0, true), flags: new Uint8Array(flagsBuf.buffer, flagsBuf.byteOffset, S), list: ints(k, new Array(S + 1).fill(0), true) };
+      k.directGradClassWords(ak, f32(k, Z, 1, true), { ...plan, data: ints(k, plan.data, true) }, keys, O);
+      sameBits('directGradClassWords list', ak.list, a64.list);
+      expectClose('directGradClassWords g', ak.g, a64.g, (i) => 1e-6 * (1 + Math.abs(a64.g[i])) * 40);
+      const V = 23;
+      const tree = treePaths(buildHuffmanTree(Array.from({ length: V }, (_, w) => 30 - w)), V);
+      const targets = Int32Array.from({ length: 30 }, () => rng.int(V));
+      const batch = hsBatchPlan(tree, targets, 30, new Int32Array(V - 1));
+      const G = rand(rng, batch.rowOff[30]);
+      const hkeys = randomKeys(rng, 30, O, S);
+      const h64: SparseGrad = { g: new Float64Array(S), flags: new Uint8Array(S), list: new Int32Array(S + 1) };
+      ref64.directGradHs(h64, G, tree, batch, hkeys, O, 30);
+      const hflags = k.alloc(S);
+      const hk: SparseGrad = { g: f32(k, new Float64Array(S), 0, true), flags: new Uint8Array(hflags.buffer, hflags.byteOffset, S), list: ints(k, new Array(S + 1).fill(0), true) };
+      k.directGradHs(hk, f32(k, G, 1, true), { V, data: ints(k, tree.data, true) }, batch, hkeys, O, 30);
+      sameBits('directGradHs list', hk.list, h64.list);
+      expectClose('directGradHs g', hk.g, h64.g, (i) => 1e-6 * (1 + Math.abs(h64.g[i])) * 40);
+    });
+  });
+}
+
+function expectCloseScalar(what: string, got: number, want: number, tol: number): void {
+  assert.ok(Math.abs(got - want) <= tol, `${what}: got ${got}, want ${want}, |diff| ${Math.abs(got - want).toExponential(3)} > ${tol.toExponential(3)}`);
+}
+
+describe('fused kernels: 1 and 2 threads give bit-identical results', () => {
+  const builds = [...wasmByBuild.entries()].filter(([, ks]) => ks[1] && ks[2]);
+  it('elman, class words, hierarchical softmax, dropout', { skip: builds.length === 0 && 'needs 1- and 2-thread wasm kernels' }, () => {
+    for (const [build, ks] of builds) {
+      const run = (k: Kernels): Arr[] => {
+        const rng = new Rng(77);
+        const out: Arr[] = [];
+        const [T, B, H] = [6, 23, 67];
+        const Hs = f32(k, rand(rng, (T + 1) * B * H), 0, true);
+        const W = f32(k, rand(rng, H * H, -0.2, 0.2), 0, true);
+        k.elmanSeqForward(Hs, W, T, B, H, 'tanh');
+        const dA = f32(k, rand(rng, T * B * H), 0, true);
+        k.elmanSeqBackward(dA, Hs, W, T, B, H, 'tanh');
+        out.push(Hs, dA);
+        const { plan, V } = randomPlan(rng, 11, 300, 60);
+        const { zStart } = planViews(plan);
+        const Hn = f32(k, rand(rng, plan.N * H), 0, true);
+        const U = f32(k, rand(rng, V * H), 0, true);
+        const Z = k.alloc(zStart[plan.C]);
+        const lp = new Float64Array(plan.N);
+        k.classWordsLoss(lp, Z, Hn, U, f32(k, rand(rng, V), 0, true), plan, H, true, 1 / 300);
+        const [dHn, dU, db] = [k.alloc(plan.N * H), k.alloc(V * H), k.alloc(V)];
+        k.classWordsBackward(dHn, dU, db, Z, Hn, U, plan, H);
+        out.push(Float64Array.from(lp), Z, dHn, dU, db);
+        const HV = 150;
+        const tree = treePaths(buildHuffmanTree(Array.from({ length: HV }, (_, w) => 1000 / (w + 1))), HV);
+        const targets = Int32Array.from({ length: 300 }, () => rng.int(HV));
+        const batch = hsBatchPlan(tree, targets, 300, new Int32Array(HV - 1));
+        const Wn = f32(k, rand(rng, (HV - 1) * H), 0, true);
+        const G = k.alloc(batch.rowOff[300]);
+        const hlp = new Float64Array(300);
+        k.hsLoss(hlp, G, Hn.subarray(0, 300 * H), Wn, f32(k, rand(rng, HV - 1), 0, true), tree, batch, 300, H, true, 1 / 300);
+        const [hdH, hdW, hdb] = [k.alloc(300 * H), k.alloc((HV - 1) * H), k.alloc(HV - 1)];
+        k.hsBackward(hdH, hdW, hdb, G, Hn.subarray(0, 300 * H), Wn, tree, batch, 300, H);
+        out.push(Float64Array.from(hlp), G, hdH, hdW, hdb);
+        const mask = k.alloc(200003);
+        k.dropoutMask(mask, 200003, 0.4, 1, 2);
+        out.push(mask);
+        return out;
+      };
+      const a = run(ks[1]!);
+      const b = run(ks[2]!);
+      a.forEach((x, i) => sameBits(`${build} output ${i}`, x, b[i]));
+    }
+  });
+});
