@@ -12,6 +12,11 @@ export const MODEL_DEFAULTS = Object.freeze({
   tied: false,
   classes: 0,
   forgetBias: 0,
+  /** 'classes' whenever classes ≥ 2 are given. */
+  output: 'softmax' as 'softmax' | 'classes' | 'hs',
+  /** Max-ent table entries (0 = off) and the n-gram order of its features. */
+  direct: 0,
+  directOrder: 3,
 });
 
 /** Training: see TrainOptions (train/trainer.ts). */
@@ -77,6 +82,9 @@ export const GRADCHECK_DEFAULTS = Object.freeze({
   hidden: 5,
   dropout: 0,
   classes: 0,
+  /** Max-ent table entries of the checked model (0 = off) and its n-gram order. */
+  direct: 0,
+  directOrder: 3,
   seed: 1,
   /** Finite-difference step, and the floor of the relative error's denominator. */
   eps: 1e-4,

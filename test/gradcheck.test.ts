@@ -26,12 +26,12 @@ for (const cell of CELLS) {
 }
 
 test('gradcheck catches a wrong derivative (the check can fail)', () => {
-  // The reference kernels with sigmoid' off by 1%: the check must report it.
+  // The reference kernels with the recurrence's backward (dJ/da through sigmoid') off by 1%: the check must report it.
   const k = new RefKernels();
   const wrong = Object.create(k) as RefKernels;
-  wrong.actBackward = (dx, y, dy, n, act) => {
-    k.actBackward(dx, y, dy, n, act);
-    for (let i = 0; i < n; i++) dx[i] *= 1.01;
+  wrong.elmanSeqBackward = (dA, Hs, Wh, T, B, H, act) => {
+    k.elmanSeqBackward(dA, Hs, Wh, T, B, H, act);
+    for (let i = 0; i < T * B * H; i++) dA[i] *= 1.01;
   };
   const r = gradcheck({ cell: 'sigmoid', layers: 1, T: 3, kernels: wrong });
   assert.ok(r.maxRelError > 1e-3, `expected a large error, got ${r.maxRelError}`);

@@ -14,6 +14,9 @@ export interface GradcheckFlags {
   dropout?: number;
   tied?: boolean;
   classes?: number;
+  output?: 'softmax' | 'hs';
+  direct?: number;
+  directOrder?: number;
   json?: boolean;
 }
 
@@ -22,6 +25,7 @@ export async function gradcheckCommand(f: GradcheckFlags): Promise<void> {
   const cells = f.cell ? [f.cell] : [...CELLS];
   const results = cells.map((cell) => gradcheck({
     cell, layers: f.layers, T: f.steps, seed: f.seed, dropout: f.dropout ?? 0, tied: f.tied ?? false, classes: f.classes ?? 0,
+    output: f.output, direct: f.direct ?? 0, directOrder: f.directOrder,
   }));
   const worst = Math.max(...results.map((r) => r.maxRelError));
   const pass = worst <= GRADCHECK_TOLERANCE;
@@ -29,7 +33,10 @@ export async function gradcheckCommand(f: GradcheckFlags): Promise<void> {
     process.stdout.write(`${JSON.stringify({ pass, tolerance: GRADCHECK_TOLERANCE, max_rel_error: worst, results })}\n`);
   } else {
     for (const r of results) {
-      const extras = [r.dropout > 0 ? `dropout ${r.dropout}` : '', r.tied ? 'tied' : '', r.classes > 0 ? `${r.classes} classes` : ''].filter(Boolean);
+      const extras = [
+        r.dropout > 0 ? `dropout ${r.dropout}` : '', r.tied ? 'tied' : '', r.classes > 0 ? `${r.classes} classes` : '',
+        r.output === 'hs' ? 'hierarchical softmax' : '', r.direct > 0 ? `max-ent table of ${r.direct}` : '',
+      ].filter(Boolean);
       process.stdout.write(`cell ${r.cell}, ${r.layers} layers, T=${r.T}, B=${r.B}${extras.map((e) => `, ${e}`).join('')}, loss ${r.loss.toFixed(6)}\n`);
       for (const t of r.tensors) {
         process.stdout.write(`  ${t.name.padEnd(20)} ${String(t.size).padStart(4)} values  max rel error ${t.maxRelError.toExponential(2)}  max abs error ${t.maxAbsError.toExponential(2)}  max |grad| ${t.maxGrad.toExponential(2)}\n`);

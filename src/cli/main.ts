@@ -10,7 +10,8 @@ import { gradcheckCommand } from './gradcheck.js';
 import { evalCommand, generateCommand, scoreCommand } from './use.js';
 import { trainCommand } from './train.js';
 import { importCommand, TORCH_ELMAN } from './import.js';
-import { CELLS } from '../nn/config.js';
+import { CELLS, OUTPUTS } from '../nn/config.js';
+import { MAX_DIRECT, MAX_DIRECT_ORDER } from '../nn/direct.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
 import { SCHEDULES } from '../train/options.js';
 import { PRESETS } from '../tasks/presets.js';
@@ -34,6 +35,18 @@ export function num(lo: number, loInclusive: boolean) {
       throw new InvalidArgumentError(`expected a number ${loInclusive ? '≥' : '>'} ${lo}, got "${v}".`);
     }
     return n;
+  };
+}
+
+/** A number of millions of entries (rnnlm-0.4b's unit for -direct), as a whole number of entries ≤ MAX_DIRECT. */
+export function millions() {
+  return (v: string): number => {
+    const n = Number(v);
+    const entries = Math.round(n * 1e6);
+    if (v.trim() === '' || !Number.isFinite(n) || n < 0 || entries > MAX_DIRECT) {
+      throw new InvalidArgumentError(`expected a number of millions of entries from 0 (off) to ${MAX_DIRECT / 1e6}, got "${v}".`);
+    }
+    return entries;
   };
 }
 
@@ -80,6 +93,9 @@ export function buildProgram(): Command {
     .option('--dropout <p>', 'dropout probability on embeddings, between layers and before the output (Zaremba et al.; 0 = off)', prob(), M.dropout)
     .option('--tied', 'tie decoder.weight to encoder.weight (needs --embed equal to --hidden)')
     .option('--classes <c>', 'class-factored softmax with c frequency classes (Mikolov; 0 = full softmax)', int(0, LIMITS.vocab), M.classes)
+    .addOption(new Option('--output <layer>', 'output layer: softmax (full), classes (needs --classes), or hs (hierarchical softmax over a Huffman tree of the training counts, as faster-rnnlm)').choices([...OUTPUTS]))
+    .option('--direct <millions>', `max-ent direct connections (RNNME; rnnlm-0.4b -direct): a hashed n-gram feature table of this many million entries, e.g. 2 or 0.5 (0 = off; at most ${MAX_DIRECT / 1e6})`, millions(), M.direct)
+    .option('--direct-order <n>', 'n-gram order of the max-ent features: histories of 0 … n-1 words (rnnlm-0.4b -direct-order)', int(1, MAX_DIRECT_ORDER), M.directOrder)
     .option('--forget-bias <x>', 'lstm: added to the forget-gate bias at initialisation (0 = PyTorch init)', finite(), M.forgetBias)
     .option('--batch <n>', 'parallel streams B', int(1, 100000), T.batch)
     .option('--bptt <n>', 'truncated BPTT length T', int(1, 100000), T.bptt)
@@ -162,6 +178,9 @@ export function buildProgram(): Command {
     .option('--dropout <p>', 'check with dropout (one fixed set of masks)', prob(), GRADCHECK_DEFAULTS.dropout)
     .option('--tied', 'check with decoder.weight tied to encoder.weight')
     .option('--classes <c>', 'check a class-factored softmax with c classes (2 to 11)', int(0, 11), GRADCHECK_DEFAULTS.classes)
+    .addOption(new Option('--output <layer>', 'check this output layer: softmax, or hs (hierarchical softmax); classes: use --classes').choices(['softmax', 'hs']))
+    .option('--direct <entries>', 'check max-ent direct connections with a table of this many entries (0 = off)', int(0, 1000), GRADCHECK_DEFAULTS.direct)
+    .option('--direct-order <n>', 'their n-gram order', int(1, MAX_DIRECT_ORDER), GRADCHECK_DEFAULTS.directOrder)
     .option('--json', 'print one JSON object')
     .action(gradcheckCommand);
 

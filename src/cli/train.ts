@@ -12,7 +12,7 @@ import { statePath } from '../io/train-state.js';
 import { writeFileAtomicSync } from '../node/atomic.js';
 import { perplexityPlotSvg } from '../report/plot.js';
 import type { EpochRecord } from '../train/trainer.js';
-import type { Cell } from '../nn/config.js';
+import type { Cell, Output } from '../nn/config.js';
 import type { Level } from '../data/vocab.js';
 import type { OptimizerName } from '../train/optimizer.js';
 
@@ -29,6 +29,10 @@ interface TrainFlags {
   tied?: boolean;
   classes: number;
   forgetBias: number;
+  output?: Output;
+  /** Entries (the flag is in millions; its parser converts). */
+  direct: number;
+  directOrder: number;
   batch: number;
   bptt: number;
   epochs: number;

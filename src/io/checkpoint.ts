@@ -2,7 +2,9 @@
 // word_language_model names them (encoder.weight, rnn.weight_ih_l0, …, decoder.bias; LSTM and
 // GRU layers with torch.nn.LSTM / GRU's [4H, ·] / [3H, ·] shapes; class_decoder.* for a
 // class-factored softmax) and __metadata__ = { format: "rnnlm", config: JSON, vocab: JSON array
-// in id order, and for a class-factored model classes: JSON array of each word id's class }.
+// in id order, for a class-factored model classes: JSON array of each word id's class, for a
+// hierarchical softmax hs_tree: JSON array of its inner nodes' children (hsoftmax.ts) }; with
+// max-ent direct connections the table direct.weight [S].
 // A tied model's file holds decoder.weight and encoder.weight with equal values (as a tied
 // torch state_dict does); loading checks that they are equal.
 // Pure (bytes in, bytes out); file access lives in checkpoint-file.ts.
@@ -13,6 +15,7 @@ import { Vocab } from '../data/vocab.js';
 import { configFromJson, configToJson, type ModelConfig } from '../nn/config.js';
 import { RnnLM, checkpointSpecs } from '../nn/model.js';
 import { validateClasses } from '../data/classes.js';
+import { validateHsTree } from '../nn/hsoftmax.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
 
 export const FORMAT = 'rnnlm';
@@ -23,13 +26,13 @@ export function encodeModel(model: RnnLM, vocab: Vocab, extra: Record<string, st
     throw new CheckpointError(`vocabulary has ${vocab.size} tokens but the model's vocab_size is ${model.config.vocabSize}`);
   }
   const tensors: Array<[string, Tensor]> = checkpointSpecs(model.config).map((s) => {
-    const v = model.param(s.storage);
+    const v = model.tensor(s.storage); // vocabulary order (a class model keeps class order inside)
     return [s.name, { dtype: 'F32', shape: [...s.shape], data: v instanceof Float32Array ? v : Float32Array.from(v) }];
   });
   return encodeSafetensors(tensors, { ...extra, ...headerMetadata(model, vocab) });
 }
 
-/** The metadata entries that describe a model: format, config, vocab (and classes). */
+/** The metadata entries that describe a model: format, config, vocab (and classes, or hs_tree). */
 export function headerMetadata(model: RnnLM, vocab: Vocab): Record<string, string> {
   const meta: Record<string, string> = {
     format: FORMAT,
@@ -37,6 +40,7 @@ export function headerMetadata(model: RnnLM, vocab: Vocab): Record<string, strin
     vocab: JSON.stringify(vocab.tokens),
   };
   if (model.wordClasses) meta.classes = JSON.stringify(Array.from(model.wordClasses));
+  if (model.hsTree) meta.hs_tree = JSON.stringify(Array.from(model.hsTree));
   return meta;
 }
 
@@ -58,7 +62,7 @@ export interface DecodedModel {
  * Read config and vocabulary (and, for a class-factored model, each word's class) from
  * checkpoint metadata, validating them.
  */
-export function decodeHeader(metadata: Record<string, string>, where: string): { config: ModelConfig; vocab: Vocab; wordClasses?: Int32Array } {
+export function decodeHeader(metadata: Record<string, string>, where: string): { config: ModelConfig; vocab: Vocab; wordClasses?: Int32Array; hsTree?: Int32Array } {
   if (metadata.format !== FORMAT) {
     throw new CheckpointError(`${where}: not an rnnlm checkpoint (metadata "format" is ${JSON.stringify(metadata.format ?? null)}, expected "${FORMAT}")`);
   }
@@ -82,9 +86,10 @@ export function decodeHeader(metadata: Record<string, string>, where: string): {
   if (vocab.size !== config.vocabSize) {
     throw new CheckpointError(`${where}: vocabulary lists ${vocab.size} tokens but config says vocab_size ${config.vocabSize}`);
   }
+  const hsTree = decodeHsTree(metadata, config, where);
   if (config.classes === 0) {
     if (metadata.classes !== undefined) throw new CheckpointError(`${where}: metadata has "classes" but the config has no class-factored softmax (classes 0)`);
-    return { config, vocab };
+    return { config, vocab, hsTree };
   }
   if (typeof metadata.classes !== 'string') throw new CheckpointError(`${where}: config has classes ${config.classes} but metadata lacks "classes" (each word id's class)`);
   const cls = parseJson(metadata.classes, 'classes', where);
@@ -96,6 +101,24 @@ export function decodeHeader(metadata: Record<string, string>, where: string): {
     throw e;
   }
   return { config, vocab, wordClasses: Int32Array.from(cls as number[]) };
+}
+
+/** The hierarchical softmax's tree from metadata "hs_tree" (output hs), validated: a proper binary tree over exactly V leaves. */
+function decodeHsTree(metadata: Record<string, string>, config: ModelConfig, where: string): Int32Array | undefined {
+  if (config.output !== 'hs') {
+    if (metadata.hs_tree !== undefined) throw new CheckpointError(`${where}: metadata has "hs_tree" but the config's output is ${config.output}, not hs`);
+    return undefined;
+  }
+  if (typeof metadata.hs_tree !== 'string') throw new CheckpointError(`${where}: config has output hs but metadata lacks "hs_tree" (the tree's children)`);
+  const tree = parseJson(metadata.hs_tree, 'hs_tree', where);
+  if (!Array.isArray(tree)) throw new CheckpointError(`${where}: metadata "hs_tree" must be a JSON array of ${2 * (config.vocabSize - 1)} child indices`);
+  try {
+    validateHsTree(tree as number[], config.vocabSize, `${where}: metadata "hs_tree"`);
+  } catch (e) {
+    if (e instanceof RnnlmError) throw new CheckpointError(e.message);
+    throw e;
+  }
+  return Int32Array.from(tree as number[]);
 }
 
 /** decodeSafetensors, with the file's name in front of any error. */
@@ -111,12 +134,12 @@ export function decodeFile(bytes: Uint8Array, where: string): ReturnType<typeof 
 /** Decode and validate a checkpoint into a model on the given kernels. */
 export function decodeModel(bytes: Uint8Array, kernels: Kernels, where = 'checkpoint'): DecodedModel {
   const { tensors, metadata } = decodeFile(bytes, where);
-  const { config, vocab, wordClasses } = decodeHeader(metadata, where);
+  const { config, vocab, wordClasses, hsTree } = decodeHeader(metadata, where);
   const specs = checkpointSpecs(config);
   const expected = new Set(specs.map((s) => s.name));
   const unexpected = [...tensors.keys()].filter((n) => !expected.has(n));
   if (unexpected.length > 0) throw new CheckpointError(`${where}: unexpected tensors for this config: ${unexpected.join(', ')}`);
-  const model = new RnnLM(config, kernels, { wordClasses });
+  const model = new RnnLM(config, kernels, { wordClasses, hsTree });
   for (const s of specs) {
     const t = tensors.get(s.name);
     if (!t) throw new CheckpointError(`${where}: missing tensor ${s.name} [${s.shape.join(', ')}]`);
@@ -135,7 +158,7 @@ export function decodeModel(bytes: Uint8Array, kernels: Kernels, where = 'checkp
       if (i >= 0) throw new CheckpointError(`${where}: config says tied, but ${s.name} differs from ${s.storage} at index ${i} (${data[i]} vs ${owner![i]})`);
       continue;
     }
-    model.param(s.name).set(data);
+    model.setTensor(s.name, data);
   }
   return { model, vocab, metadata };
 }

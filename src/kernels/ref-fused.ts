@@ -120,8 +120,8 @@ function actGrad1(y: number, dy: number, act: Activation): number {
 }
 
 /**
- * Hs [(T+1)·B, H]: block 0 = h(0), block t+1 = the input part a_in(t) on entry and h(t+1)... i.e.
- * for t = 0 … T-1: h(t) = act(a_in(t) + h(t-1)·W_hᵀ), written over a_in(t). WhT = W_hᵀ [H, H].
+ * Hs [(T+1)·B, H]: block 0 = h(0); block t holds the input part a_in(t) = W_e x(t) + b on entry
+ * and h(t) = act(a_in(t) + h(t-1)·W_hᵀ) on return, t = 1 … T. WhT = W_hᵀ [H, H].
  */
 export function elmanSeqForwardRef(Hs: Arr, WhT: Arr, T: number, B: number, H: number, act: Activation): void {
   const n = B * H;

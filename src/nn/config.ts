@@ -4,12 +4,17 @@
 import { ConfigError } from '../errors.js';
 import { LIMITS, MODEL_DEFAULTS } from '../defaults.js';
 import type { Level } from '../data/vocab.js';
+import { validateDirect } from './direct.js';
 
 /** Elman cells (one activation) first, then the gated cells. */
 export const ELMAN_CELLS = ['sigmoid', 'tanh', 'relu'] as const;
 export const CELLS = [...ELMAN_CELLS, 'lstm', 'gru'] as const;
 export type Cell = (typeof CELLS)[number];
 export type ElmanCell = (typeof ELMAN_CELLS)[number];
+
+/** Output layers: full softmax, class-factored softmax (classes.ts), hierarchical softmax (hsoftmax.ts). */
+export const OUTPUTS = ['softmax', 'classes', 'hs'] as const;
+export type Output = (typeof OUTPUTS)[number];
 
 export function isElmanCell(cell: Cell): cell is ElmanCell {
   return (ELMAN_CELLS as readonly string[]).includes(cell);
@@ -53,6 +58,20 @@ export interface ModelConfig {
    * Affects initialisation only; it is stored so that a run can be described and repeated.
    */
   readonly forgetBias: number;
+  /**
+   * The output layer: 'softmax' (full, over V), 'classes' (class-factored; set by classes ≥ 2)
+   * or 'hs' (hierarchical softmax over a Huffman tree of the training counts: P(w|h) is a product
+   * of sigmoid decisions along w's path, hs.weight [V-1, H], hs.bias [V-1]; hsoftmax.ts).
+   */
+  readonly output: Output;
+  /**
+   * Max-ent direct connections (Mikolov 2011; rnnlm-0.4b -direct): the number of entries S of the
+   * hashed n-gram feature table direct.weight [S] whose entries add onto the output scores
+   * (direct.ts). 0 = off.
+   */
+  readonly direct: number;
+  /** The n-gram order of the max-ent features: histories of 0 … directOrder-1 words (rnnlm-0.4b's -direct-order). */
+  readonly directOrder: number;
 }
 
 function positiveInt(name: string, v: unknown, max: number): number {
@@ -94,12 +113,24 @@ export function makeConfig(c: Partial<ModelConfig> & { vocabSize: number }): Mod
   if (forgetBias !== 0 && cell !== 'lstm') {
     throw new ConfigError(`forget bias applies to the lstm cell only (cell is ${cell}); leave it at 0 or use --cell lstm`);
   }
-  return Object.freeze({ level, cell, layers, embed, hidden, vocabSize, dropout, tied, classes, forgetBias });
+  const output = c.output ?? (classes > 0 ? 'classes' : MODEL_DEFAULTS.output);
+  if (!(OUTPUTS as readonly string[]).includes(output)) {
+    throw new ConfigError(`output must be one of ${OUTPUTS.join(', ')}, got ${JSON.stringify(output)}`);
+  }
+  if (output === 'classes' && classes === 0) throw new ConfigError('output classes needs the number of classes (classes from 2 to the vocabulary size)');
+  if (output !== 'classes' && classes > 0) throw new ConfigError(`classes ${classes} is a class-factored output, but output is ${output}: leave classes at 0 or use output classes`);
+  if (output === 'hs' && vocabSize < 2) throw new ConfigError(`a hierarchical softmax needs a vocabulary of at least 2 tokens, got ${vocabSize}`);
+  if (output === 'hs' && tied) throw new ConfigError('tied weights need decoder.weight, which a hierarchical softmax does not have (its node vectors are hs.weight): drop tied or use output softmax or classes');
+  const direct = c.direct ?? MODEL_DEFAULTS.direct;
+  const directOrder = c.directOrder ?? MODEL_DEFAULTS.directOrder;
+  validateDirect(direct, directOrder);
+  return Object.freeze({ level, cell, layers, embed, hidden, vocabSize, dropout, tied, classes, forgetBias, output, direct, directOrder });
 }
 
 /**
  * The JSON form stored in checkpoints (snake_case keys). Fields at their defaults (dropout 0,
- * tied false, classes 0, forget_bias 0) are left out, so older checkpoints read unchanged.
+ * tied false, classes 0, forget_bias 0, no direct connections) are left out, so older
+ * checkpoints read unchanged; output is written only for 'hs' (classes > 0 means 'classes').
  */
 export function configToJson(c: ModelConfig): Record<string, unknown> {
   const j: Record<string, unknown> = { level: c.level, cell: c.cell, layers: c.layers, embed: c.embed, hidden: c.hidden, vocab_size: c.vocabSize };
@@ -107,6 +138,11 @@ export function configToJson(c: ModelConfig): Record<string, unknown> {
   if (c.tied) j.tied = true;
   if (c.classes !== 0) j.classes = c.classes;
   if (c.forgetBias !== 0) j.forget_bias = c.forgetBias;
+  if (c.output === 'hs') j.output = 'hs';
+  if (c.direct !== 0) {
+    j.direct = c.direct;
+    j.direct_order = c.directOrder;
+  }
   return j;
 }
 
@@ -127,5 +163,8 @@ export function configFromJson(j: unknown): ModelConfig {
     tied: o.tied as boolean | undefined,
     classes: o.classes as number | undefined,
     forgetBias: o.forget_bias as number | undefined,
+    output: o.output as Output | undefined,
+    direct: o.direct as number | undefined,
+    directOrder: o.direct_order as number | undefined,
   });
 }

@@ -52,14 +52,9 @@ export function elmanForward(
   k.addBias(out, w.b_e, T * B, H);
   k.addBias(out, w.b_h, T * B, H);
   k.transpose(cache.WhT, w.W_h, H, H);
-  for (let t = 0; t < T; t++) {
-    const hPrev = Hs.subarray(t * B * H, (t + 1) * B * H);
-    const a = Hs.subarray((t + 1) * B * H, (t + 2) * B * H);
-    // a(t) += W_h h(t-1):  a [B, H] += hPrev [B, H] · W_hᵀ [H, H]
-    k.gemm(a, hPrev, cache.WhT, B, H, H, false, false, 1);
-    // h(t) = act(a(t)), in place
-    k.actForward(a, a, B * H, act);
-  }
+  // h(t) = act(a(t) + W_h h(t-1)) for t = 1..T, one call for the segment (the per-step
+  // products a(t) [B, H] += h(t-1) [B, H] · W_hᵀ run inside the kernel, streams split across threads)
+  k.elmanSeqForward(Hs.subarray(0, (T + 1) * B * H), cache.WhT, T, B, H, act);
   return out;
 }
 
@@ -73,15 +68,23 @@ export function elmanBackward(
   T: number, B: number, I: number, H: number, onGradH?: GradHObserver,
 ): void {
   const { Hs, X } = cache;
-  for (let t = T - 1; t >= 0; t--) {
-    const da = dH.subarray(t * B * H, (t + 1) * B * H);
-    if (t < T - 1) {
-      // h(t) feeds a(t+1) = ... + W_h h(t):  dh(t) += da(t+1) [B, H] · W_h [H, H]
-      k.gemm(da, dH.subarray((t + 1) * B * H, (t + 2) * B * H), w.W_h, B, H, H, false, false, 1);
+  if (onGradH) {
+    // step by step, so that the observer sees each dh(t) once it is complete
+    for (let t = T - 1; t >= 0; t--) {
+      const da = dH.subarray(t * B * H, (t + 1) * B * H);
+      if (t < T - 1) {
+        // h(t) feeds a(t+1) = ... + W_h h(t):  dh(t) += da(t+1) [B, H] · W_h [H, H]
+        k.gemm(da, dH.subarray((t + 1) * B * H, (t + 2) * B * H), w.W_h, B, H, H, false, false, 1);
+      }
+      onGradH(t, da); // dh(t) is complete here
+      // h(t) = act(a(t)):  da(t) = dh(t) ⊙ act'(a(t)), written from h(t)
+      k.actBackward(da, Hs.subarray((t + 1) * B * H, (t + 2) * B * H), da, B * H, act);
     }
-    onGradH?.(t, da); // dh(t) is complete here
-    // h(t) = act(a(t)):  da(t) = dh(t) ⊙ act'(a(t)), written from h(t)
-    k.actBackward(da, Hs.subarray((t + 1) * B * H, (t + 2) * B * H), da, B * H, act);
+  } else {
+    // Through time, one call for the segment, t = T-1 … 0 (the same arithmetic):
+    //   h(t) feeds a(t+1) = … + W_h h(t):  dh(t) += da(t+1) [B, H] · W_h [H, H]
+    //   h(t) = act(a(t)):                   da(t) = dh(t) ⊙ act'(a(t)), written from h(t)
+    k.elmanSeqBackward(dH.subarray(0, T * B * H), Hs.subarray(0, (T + 1) * B * H), w.W_h, T, B, H, act);
   }
   // W_h is applied at every step, so dW_h = Σ_t da(t)ᵀ h(t-1): one product over all t,
   // dW_h [H, H] += dA [T·B, H]ᵀ · Hprev [T·B, H]

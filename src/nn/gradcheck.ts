@@ -6,7 +6,9 @@
 // The floor keeps entries whose true gradient is ~0 from dividing noise by noise.
 // Dropout is checked with a fixed mask: every evaluation of J draws its masks from a fresh Rng
 // with the same seed. Tied weights are one arena tensor (encoder.weight) holding the sum of both
-// uses' gradients; a class-factored model checks class_decoder.* too.
+// uses' gradients; a class-factored model checks class_decoder.* too (with classes that are not
+// runs of ids, so the model's class order is exercised), a hierarchical softmax hs.*, and max-ent
+// direct connections every entry of direct.weight (its sparse gradient, 0 where untouched).
 
 import { GRADCHECK_DEFAULTS } from '../defaults.js';
 import { RefKernels } from '../kernels/ref.js';
@@ -14,6 +16,7 @@ import type { Kernels } from '../kernels/kernels.js';
 import { Rng } from '../rng.js';
 import { assignClasses } from '../data/classes.js';
 import { makeConfig, type Cell } from './config.js';
+import { buildHuffmanTree } from './hsoftmax.js';
 import { RnnLM } from './model.js';
 
 export interface GradcheckOptions {
@@ -35,6 +38,12 @@ export interface GradcheckOptions {
   tied?: boolean;
   /** Class-factored softmax with this many classes (0 = full softmax), binned from seeded Zipf-like counts. */
   classes?: number;
+  /** Output layer: 'hs' checks a hierarchical softmax over Huffman's tree of seeded counts (classes: set `classes`). */
+  output?: 'softmax' | 'hs';
+  /** Max-ent direct connections with a table of this many entries (0 = off), checked entry by entry. */
+  direct?: number;
+  /** Their n-gram order. */
+  directOrder?: number;
 }
 
 export interface TensorCheck {
@@ -54,6 +63,8 @@ export interface GradcheckResult {
   dropout: number;
   tied: boolean;
   classes: number;
+  output: string;
+  direct: number;
   loss: number;
   tensors: TensorCheck[];
   maxRelError: number;
@@ -69,20 +80,31 @@ export function gradcheck(opts: GradcheckOptions = {}): GradcheckResult {
   const hidden = opts.hidden ?? D.hidden;
   const tied = opts.tied ?? false;
   const classes = opts.classes ?? D.classes;
-  const V = opts.vocab ?? (classes > 0 ? 11 : 7);
+  const hs = opts.output === 'hs';
+  const V = opts.vocab ?? (classes > 0 || hs ? 11 : 7);
   const config = makeConfig({
     cell, layers: opts.layers ?? D.layers, vocabSize: V, embed: tied ? hidden : opts.embed ?? D.embed, hidden,
-    dropout: opts.dropout ?? D.dropout, tied, classes,
+    dropout: opts.dropout ?? D.dropout, tied, classes, output: hs ? 'hs' : undefined,
+    direct: opts.direct ?? D.direct, directOrder: opts.directOrder ?? D.directOrder,
   });
   const rng = new Rng(opts.seed ?? D.seed);
   let wordClasses: Int32Array | undefined;
-  if (classes > 0) {
+  let hsTree: Int32Array | undefined;
+  if (classes > 0 || hs) {
+    // Zipf-like counts in a shuffled order, so that classes are not runs of ids (the model then
+    // keeps its vocabulary rows in class order) and the tree's paths differ in length
     const counts = Array.from({ length: V }, (_, w) => Math.floor(1000 / (w + 1)) + rng.int(5));
-    wordClasses = assignClasses(counts, classes);
+    for (let i = V - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [counts[i], counts[j]] = [counts[j], counts[i]];
+    }
+    if (classes > 0) wordClasses = assignClasses(counts, classes);
+    else hsTree = buildHuffmanTree(counts);
   }
-  const model = new RnnLM(config, opts.kernels ?? new RefKernels(), { dtype: 'f64', wordClasses });
+  const model = new RnnLM(config, opts.kernels ?? new RefKernels(), { dtype: 'f64', wordClasses, hsTree });
   // Larger weights than the default init, so every nonlinearity is exercised away from 0.
   for (let i = 0; i < model.params.length; i++) model.params[i] = rng.uniform(-0.8, 0.8);
+  if (model.direct) for (let i = 0; i < model.direct.size; i++) model.direct.weight[i] = rng.uniform(-0.8, 0.8);
   const N = T * B;
   const x = new Int32Array(N);
   const y = new Int32Array(N);
@@ -90,9 +112,12 @@ export function gradcheck(opts: GradcheckOptions = {}): GradcheckResult {
     x[i] = rng.int(config.vocabSize);
     y[i] = rng.int(config.vocabSize);
   }
-  // A nonzero carried-in state, as mid-text segments have (h and, for LSTM, c).
+  // A nonzero carried-in state, as mid-text segments have (h and, for LSTM, c; with max-ent, the
+  // words before the segment).
   const hStart = model.newState(B);
-  for (let i = 0; i < hStart.length; i++) hStart[i] = rng.uniform(0, 0.9);
+  const recurrent = config.layers * B * model.stateWidth;
+  for (let i = 0; i < recurrent; i++) hStart[i] = rng.uniform(0, 0.9);
+  for (let i = recurrent; i < hStart.length; i++) hStart[i] = rng.int(V);
   const maskSeed = rng.nextU32();
   const fwd = (state: Float64Array | Float32Array) =>
     model.forward(x, T, B, state, config.dropout > 0 ? { train: true, rng: new Rng(maskSeed) } : {});
@@ -131,8 +156,31 @@ export function gradcheck(opts: GradcheckOptions = {}): GradcheckResult {
     }
     tensors.push({ name: spec.name, size: o.size, maxRelError: maxRel, maxAbsError: maxAbs, maxGrad });
   }
+  if (model.direct) {
+    // the max-ent table, entry by entry: its sparse gradient (0 where the batch did not touch it)
+    const { weight, grad } = model.direct;
+    let maxRel = 0;
+    let maxAbs = 0;
+    let maxGrad = 0;
+    for (let i = 0; i < weight.length; i++) {
+      const saved = weight[i];
+      const at = (d: number): number => {
+        weight[i] = saved + d;
+        const j = J();
+        weight[i] = saved;
+        return j;
+      };
+      const numeric = (8 * (at(eps) - at(-eps)) - (at(2 * eps) - at(-2 * eps))) / (12 * eps);
+      const analytic = grad.g[i];
+      const abs = Math.abs(analytic - numeric);
+      maxRel = Math.max(maxRel, abs / Math.max(Math.abs(analytic), Math.abs(numeric), floor));
+      maxAbs = Math.max(maxAbs, abs);
+      maxGrad = Math.max(maxGrad, Math.abs(analytic));
+    }
+    tensors.push({ name: 'direct.weight', size: weight.length, maxRelError: maxRel, maxAbsError: maxAbs, maxGrad });
+  }
   return {
-    cell, layers: config.layers, T, B, dropout: config.dropout, tied, classes, loss, tensors,
+    cell, layers: config.layers, T, B, dropout: config.dropout, tied, classes, output: config.output, direct: config.direct, loss, tensors,
     maxRelError: Math.max(...tensors.map((t) => t.maxRelError)),
   };
 }

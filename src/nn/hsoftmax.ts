@@ -179,9 +179,13 @@ export class HsOutput {
   private N = 0;
   private hasGrad = false;
 
-  constructor(children: ArrayLike<number>, H: number, alloc: Alloc) {
+  constructor(children: ArrayLike<number>, H: number, alloc: Alloc, allocI32: (n: number) => Int32Array = (n) => new Int32Array(n)) {
     const V = children.length / 2 + 1;
-    this.tree = treePaths(children, V);
+    const paths = treePaths(children, V);
+    // in the kernels' memory, where they read it in place
+    const data = allocI32(paths.data.length);
+    data.set(paths.data);
+    this.tree = { V, data };
     this.children = Int32Array.from(children);
     this.V = V;
     this.H = H;

@@ -1,5 +1,6 @@
 // A new model for a training text, as `rnnlm train` makes one: the vocabulary from the text,
-// the config, each word's class (class-factored softmax), and seeded initial weights.
+// the config, each word's class (class-factored softmax) or the Huffman tree (hierarchical
+// softmax), and seeded initial weights.
 // Platform-neutral: text in, model out (the Node CLI reads the files; a page passes strings).
 
 import { TRAIN_DEFAULTS, VOCAB_DEFAULTS } from '../defaults.js';
@@ -7,6 +8,7 @@ import { assignClasses, unigramCounts } from '../data/classes.js';
 import { Vocab, type Level, type VocabOptions } from '../data/vocab.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { makeConfig, type ModelConfig } from '../nn/config.js';
+import { buildHuffmanTree } from '../nn/hsoftmax.js';
 import { RnnLM } from '../nn/model.js';
 import { Rng } from '../rng.js';
 
@@ -30,11 +32,15 @@ export function newModelForText(trainText: string, o: NewModelOptions, kernels: 
   const config = makeConfig({
     level, cell: o.cell, layers: o.layers, embed: o.embed, hidden: o.hidden, vocabSize: vocab.size,
     dropout: o.dropout, tied: o.tied, classes: o.classes, forgetBias: o.forgetBias,
+    output: o.output, direct: o.direct, directOrder: o.directOrder,
   });
   const trainIds = vocab.encode(trainText).ids;
-  // A class-factored softmax bins words by their training counts (Mikolov's equal-mass classes).
-  const wordClasses = config.classes > 0 ? assignClasses(unigramCounts(trainIds, vocab.size), config.classes) : undefined;
-  const model = new RnnLM(config, kernels, { wordClasses });
+  // A class-factored softmax bins words by their training counts (Mikolov's equal-mass classes);
+  // a hierarchical softmax builds Huffman's tree over them.
+  const counts = config.output === 'softmax' ? null : unigramCounts(trainIds, vocab.size);
+  const wordClasses = config.output === 'classes' ? assignClasses(counts!, config.classes) : undefined;
+  const hsTree = config.output === 'hs' ? buildHuffmanTree(counts!) : undefined;
+  const model = new RnnLM(config, kernels, { wordClasses, hsTree });
   model.init(new Rng(o.seed ?? TRAIN_DEFAULTS.seed));
   return { model, vocab, trainIds };
 }

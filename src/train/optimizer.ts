@@ -1,10 +1,15 @@
 // Optimizers over the flat parameter arena: one state buffer per moment, same layout.
 // The loss they see is already the mean over the T·B predicted tokens of a segment; gradient
 // clipping (clipGradNorm, below) is separate and applies to every optimizer alike.
+// A sparsely trained table beside the arena (the max-ent table, nn/direct.ts) has moments of its
+// own and is updated only where the batch touched it (Kernels.sparseUpdate): SGD exactly as a
+// dense update would (the other entries' gradient is 0), Adam lazily as PyTorch's SparseAdam
+// (an untouched entry's moments do not decay; bias corrections use the global step), Adagrad
+// exactly (an untouched entry's sum of squares does not change).
 
 import { ConfigError } from '../errors.js';
 import { OPTIMIZER_HYPER } from '../defaults.js';
-import type { Arr, Kernels } from '../kernels/kernels.js';
+import type { Arr, Kernels, SparseGrad } from '../kernels/kernels.js';
 
 export const OPTIMIZERS = ['sgd', 'adagrad', 'adam'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -23,6 +28,8 @@ export class Optimizer {
   readonly state: Map<string, Arr>;
   /** Number of updates taken (Adam's bias correction uses it). */
   t = 0;
+  /** The sparse table's moments (adagrad: direct.s; adam: direct.m, direct.v), if one is attached. */
+  readonly sparseState = new Map<string, Arr>();
 
   constructor(name: OptimizerName, alloc: (n: number) => Arr, n: number) {
     if (!(OPTIMIZERS as readonly string[]).includes(name)) {
@@ -38,10 +45,30 @@ export class Optimizer {
     }
   }
 
-  /** One update of w [n] from g [n] at learning rate lr. */
-  step(k: Kernels, w: Arr, g: Arr, lr: number): void {
+  /** Moments for a sparsely trained table of n entries (named direct.*), zero. */
+  attachSparse(alloc: (n: number) => Arr, n: number): void {
+    if (this.name === 'adagrad') this.sparseState.set('direct.s', alloc(n));
+    if (this.name === 'adam') {
+      this.sparseState.set('direct.m', alloc(n));
+      this.sparseState.set('direct.v', alloc(n));
+    }
+  }
+
+  /**
+   * One update of w [n] from g [n] at learning rate lr; with `sparse`, also of its table's
+   * touched entries, their gradient scaled by gs (the clipping factor), which clears it.
+   */
+  step(k: Kernels, w: Arr, g: Arr, lr: number, sparse?: { table: Arr; grad: SparseGrad; gs: number }): void {
     const n = w.length;
     this.t++;
+    if (sparse) {
+      const { beta1, beta2, eps } = this.hyper;
+      const m = this.sparseState.get(this.name === 'adagrad' ? 'direct.s' : 'direct.m') ?? null;
+      const v = this.sparseState.get('direct.v') ?? null;
+      k.sparseUpdate(sparse.grad, sparse.table, m, v, {
+        kind: this.name, gs: sparse.gs, lr, beta1, beta2, eps, c1: 1 - Math.pow(beta1, this.t), c2: 1 - Math.pow(beta2, this.t),
+      });
+    }
     switch (this.name) {
       case 'sgd':
         k.sgdUpdate(w, g, lr, n);
@@ -61,7 +88,20 @@ export class Optimizer {
  * Returns the norm before clipping (NaN / Infinity pass through for the caller to report).
  */
 export function clipGradNorm(k: Kernels, g: Arr, maxNorm: number): number {
-  const norm = Math.sqrt(k.sumSquares(g, g.length));
-  if (maxNorm > 0 && norm > maxNorm) k.scale(g, maxNorm / norm, g.length);
-  return norm;
+  return clipGradNorms(k, g, null, maxNorm).norm;
+}
+
+/**
+ * Global-norm clipping over the arena's gradient g and a sparse table gradient: the norm of both
+ * together (before clipping) and the factor gs ≤ 1 the sparse part is to be scaled by (its
+ * update applies it); the dense part is scaled here.
+ */
+export function clipGradNorms(k: Kernels, g: Arr, sparse: SparseGrad | null, maxNorm: number): { norm: number; gs: number } {
+  const norm = Math.sqrt(k.sumSquares(g, g.length) + (sparse ? k.sparseSumSquares(sparse) : 0));
+  if (maxNorm > 0 && norm > maxNorm) {
+    const gs = maxNorm / norm;
+    k.scale(g, gs, g.length);
+    return { norm, gs };
+  }
+  return { norm, gs: 1 };
 }

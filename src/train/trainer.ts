@@ -12,7 +12,7 @@ import { batchify, segment, segmentCount, type Batched } from '../data/batches.j
 import type { RnnLM } from '../nn/model.js';
 import { Rng } from '../rng.js';
 import { evaluateIds } from '../infer/evaluate.js';
-import { Optimizer, clipGradNorm } from './optimizer.js';
+import { Optimizer, clipGradNorms } from './optimizer.js';
 import { trainOptions, validateTrainOptions, type TrainOptions } from './options.js';
 import { budgetRate, nextEpochRate } from './schedule.js';
 
@@ -51,9 +51,9 @@ export interface TrainState {
   /** Fingerprint of the training ids, so a resume on other data is refused. */
   dataHash: string;
   options: TrainOptions;
-  /** Recurrent state [L, B, H] at `segment`. */
+  /** Carried state at `segment`: recurrent [L, B, H] (then the max-ent history [B, O-1]). */
   hidden: Float32Array | Float64Array;
-  /** Optimizer update count and buffers (same layout as the parameters). */
+  /** Optimizer update count and buffers (same layout as the parameters; direct.*: the max-ent table's). */
   optimizerT: number;
   optimizerState: Map<string, Arr>;
 }
@@ -183,6 +183,7 @@ class TrainingRun {
     }
     const dataHash = idsHash(trainIds);
     this.optimizer = new Optimizer(opts.optimizer, (n) => model.alloc(n), model.params.length);
+    if (model.direct) this.optimizer.attachSparse((n) => model.alloc(n), model.direct.size);
     this.rng = new Rng(opts.seed);
     this.hidden = model.newState(opts.batch);
     if (resume) {
@@ -227,7 +228,7 @@ class TrainingRun {
     this.rng.setState(resume.rng);
     this.hidden.set(resume.hidden);
     this.optimizer.t = resume.optimizerT;
-    for (const [name, buf] of this.optimizer.state) {
+    for (const [name, buf] of [...this.optimizer.state, ...this.optimizer.sparseState]) {
       const saved = resume.optimizerState.get(name);
       if (!saved || saved.length !== buf.length) throw new ConfigError(`resume state lacks optimizer buffer "${name}" of ${buf.length} values`);
       buf.set(saved);
@@ -274,7 +275,7 @@ class TrainingRun {
   snapshot(): TrainState {
     return {
       ...this.progress, history: [...this.progress.history], rng: this.rng.getState(), hidden: this.hidden.slice(),
-      optimizerT: this.optimizer.t, optimizerState: this.optimizer.state,
+      optimizerT: this.optimizer.t, optimizerState: new Map([...this.optimizer.state, ...this.optimizer.sparseState]),
     };
   }
 
@@ -302,11 +303,13 @@ class TrainingRun {
       throw new DivergenceError(`training diverged at ${this.where()}: the loss is ${(nll / N).toPrecision(4)} nats/token; ${this.remedy()}`, progress.step);
     }
     model.backward();
-    const gradNorm = clipGradNorm(k, model.grads, opts.clip);
+    const direct = model.direct;
+    const { norm: gradNorm, gs } = clipGradNorms(k, model.grads, direct?.grad ?? null, opts.clip);
     if (!Number.isFinite(gradNorm)) {
       throw new DivergenceError(`training diverged at ${this.where()}: the gradient norm is ${gradNorm}; ${this.remedy()}`, progress.step);
     }
-    this.optimizer.step(k, model.params, model.grads, progress.lr);
+    // the max-ent table: only the entries this segment touched (its gradient is cleared there)
+    this.optimizer.step(k, model.params, model.grads, progress.lr, direct ? { table: direct.weight, grad: direct.grad, gs } : undefined);
     return { nll, tokens: N, gradNorm };
   }
 
