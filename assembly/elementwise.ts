@@ -140,6 +140,11 @@ export function sumSquaresF32(partials: usize, x: usize, n: i32, q0: i32, q1: i3
   }
 }
 
+/** x[n] = 0 (bulk memory fill). */
+export function zeroF32(x: usize, n: i32): void {
+  memory.fill(x, 0, <usize>n << 2);
+}
+
 /** x[n] *= a. */
 export function scaleF32(x: usize, a: f32, n: i32): void {
   const av = f32x4.splat(a);

@@ -8,7 +8,7 @@ export { softmaxXentF32 } from './softmax';
 export { transposeF32, lstmForwardF32, lstmBackwardF32, gruForwardF32, gruBackwardF32 } from './cells';
 export {
   actForwardF32, actBackwardF32, addBiasF32, sumRowsF32, gatherRowsF32, scatterAddRowsF32,
-  sumSquaresF32, scaleF32, sgdF32, adagradF32, adamF32,
+  sumSquaresF32, zeroF32, scaleF32, sgdF32, adagradF32, adamF32,
 } from './elementwise';
 export { dropoutMaskF32, mulF32 } from './dropout';
 export { elmanSeqForwardF32, elmanSeqBackwardF32 } from './recurrent';
@@ -17,6 +17,7 @@ export { hsLossF32, hsBackwardRowsF32, hsBackwardNodesF32 } from './hsoftmax';
 export {
   directAddF32, directGradF32, directGradClassWordsF32, directGradHsF32, sparseSumSquaresF32, sparseUpdateF32,
 } from './direct';
+export { sumSquaresRowsF32, rowsOpF32 } from './rows';
 import { SUMSQ_CHUNK } from './elementwise';
 
 /** Elements per sumSquares partial (see sumSquaresF32). */

@@ -1,36 +1,57 @@
-// Training-step speed on real PTB text with Mikolov's frequency classes (the class sizes and the
-// target distribution matter: a few one-word classes take most tokens, the last classes hold
-// thousands of rare words). Median of STEPS steps after warm-up, with the phase split.
-// Usage: node dist/bench/ptb-step.js [THREADS=1] [CLASSES=100] [DROPOUT=0.25] [OPT=adam] [STEPS=60]
+// Training-step speed on real PTB text (class-factored models with Mikolov's frequency classes:
+// the class sizes and the target distribution matter, a few one-word classes take most tokens,
+// the last classes hold thousands of rare words; hierarchical softmax over Huffman's tree).
+// Median of --steps steps after 10 warm-up steps, with the phase split, and the process's CPU
+// time per step (on a shared machine, 1-thread CPU time is steadier than wall time).
+// Usage: node dist/bench/ptb-step.js [--threads 1] [--output classes|hs|softmax] [--classes 100]
+//   [--dropout 0.25] [--optimizer adam] [--steps 60] [--hidden 200] [--batch 20] [--bptt 35]
+//   [--fold] [--direct ENTRIES] [--lr 0.001] [--train PATH] [--backend wasm|openblas]
 // Run alone; prints one JSON line.
 
 import { readFileSync } from 'node:fs';
-import { Vocab } from '../src/data/vocab.js';
-import { batchify, segment, segmentCount } from '../src/data/batches.js';
-import { createNodeKernels } from '../src/node/platform.js';
+import { parseArgs } from 'node:util';
 import { assignClasses, unigramCounts } from '../src/data/classes.js';
-import { makeConfig } from '../src/nn/config.js';
+import { batchify, segment, segmentCount } from '../src/data/batches.js';
+import { Vocab } from '../src/data/vocab.js';
+import type { Backend } from '../src/kernels/select.js';
+import { makeConfig, type Output } from '../src/nn/config.js';
+import { buildHuffmanTree } from '../src/nn/hsoftmax.js';
 import { RnnLM } from '../src/nn/model.js';
+import { createNodeKernels } from '../src/node/platform.js';
 import { Rng } from '../src/rng.js';
-import { Optimizer, clipGradNorm, type OptimizerName } from '../src/train/optimizer.js';
+import { Optimizer, clipGradNorms, type OptimizerName } from '../src/train/optimizer.js';
 
-const [threadsArg = '1', classesArg = '100', dropArg = '0.25', optArg = 'adam', stepsArg = '60', hiddenArg = '200', trainPath = '/work/shared/data/ptb/train.txt'] = process.argv.slice(2);
-const text = readFileSync(trainPath, 'utf8');
+const { values: a } = parseArgs({
+  options: {
+    threads: { type: 'string', default: '1' }, output: { type: 'string', default: 'classes' }, classes: { type: 'string', default: '100' },
+    dropout: { type: 'string', default: '0.25' }, optimizer: { type: 'string', default: 'adam' }, steps: { type: 'string', default: '60' },
+    hidden: { type: 'string', default: '200' }, batch: { type: 'string', default: '20' }, bptt: { type: 'string', default: '35' },
+    fold: { type: 'boolean', default: false }, direct: { type: 'string', default: '0' }, lr: { type: 'string', default: '0.001' },
+    train: { type: 'string', default: '../shared/data/ptb/train.txt' }, backend: { type: 'string', default: 'wasm' },
+  },
+});
+const text = readFileSync(a.train!, 'utf8');
 const vocab = Vocab.build(text, 'word');
 const ids = vocab.encode(text).ids;
-const C = Number(classesArg);
-const H = Number(hiddenArg);
-const k = await createNodeKernels({ backend: 'wasm', threads: Number(threadsArg) });
-const config = makeConfig({ vocabSize: vocab.size, embed: H, hidden: H, classes: C, dropout: Number(dropArg) });
-const model = new RnnLM(config, k, { wordClasses: C ? assignClasses(unigramCounts(ids, vocab.size), C) : undefined });
+const output = a.output as Output;
+const C = output === 'classes' ? Number(a.classes) : 0;
+const H = Number(a.hidden);
+const k = await createNodeKernels({ backend: a.backend as Backend, threads: Number(a.threads) });
+const config = makeConfig({
+  vocabSize: vocab.size, embed: H, hidden: H, output, classes: C, dropout: Number(a.dropout), foldInput: a.fold, direct: Number(a.direct),
+});
+const counts = unigramCounts(ids, vocab.size);
+const model = new RnnLM(config, k, { wordClasses: C ? assignClasses(counts, C) : undefined, hsTree: output === 'hs' ? buildHuffmanTree(counts) : undefined });
 model.init(new Rng(1));
-const B = 20;
-const T = 35;
+const B = Number(a.batch);
+const T = Number(a.bptt);
 const data = batchify(ids, B);
 const segs = segmentCount(data, T);
-const opt = new Optimizer(optArg as OptimizerName, (n) => model.alloc(n), model.params.length);
+const opt = new Optimizer(a.optimizer as OptimizerName, (n) => model.alloc(n), model.params.length);
+if (model.direct) opt.attachSparse((n) => model.alloc(n), model.direct.size);
 const state = model.newState(B);
 const rng = new Rng(3);
+const lr = Number(a.lr);
 const part = { forward: [] as number[], loss: [] as number[], backward: [] as number[], update: [] as number[], step: [] as number[] };
 let s = 0;
 const step = (): void => {
@@ -44,8 +65,9 @@ const step = (): void => {
   const t2 = performance.now();
   model.backward();
   const t3 = performance.now();
-  clipGradNorm(k, model.grads, 1);
-  opt.step(k, model.params, model.grads, 1e-3);
+  const regions = model.gradRegions();
+  const { gs } = clipGradNorms(k, model.grads, model.direct?.grad ?? null, 1, regions);
+  opt.step(k, model.params, model.grads, lr, model.direct ? { table: model.direct.weight, grad: model.direct.grad, gs } : undefined, regions);
   const t4 = performance.now();
   part.forward.push(t1 - t0);
   part.loss.push(t2 - t1);
@@ -55,13 +77,20 @@ const step = (): void => {
 };
 for (let i = 0; i < 10; i++) step();
 for (const p of Object.values(part)) p.length = 0;
-const steps = Number(stepsArg);
+const steps = Number(a.steps);
+const cpu0 = process.cpuUsage();
+const wall0 = performance.now();
 for (let i = 0; i < steps; i++) step();
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const cpu = process.cpuUsage(cpu0);
+const wall = performance.now() - wall0;
+const median = (xs: number[]): number => [...xs].sort((p, q) => p - q)[xs.length >> 1];
 const ms = (xs: number[]): number => Number(median(xs).toFixed(2));
+const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
 console.log(JSON.stringify({
-  backend: k.name, classes: C, dropout: Number(dropArg), optimizer: optArg,
+  backend: k.name, output, classes: C, fold: a.fold, dropout: Number(a.dropout), optimizer: a.optimizer, B, T, direct: Number(a.direct),
   step_ms: ms(part.step), train_tokens_per_s: Math.round((B * T) / (median(part.step) / 1000)),
+  mean_tokens_per_s: Math.round((B * T * steps) / (wall / 1000)),
+  cpu_ms_per_step: Number(cpuMs.toFixed(2)), cpu_tokens_per_s: Math.round((B * T) / (cpuMs / 1000)),
   forward_ms: ms(part.forward), loss_ms: ms(part.loss), backward_ms: ms(part.backward), update_ms: ms(part.update),
 }));
 k.dispose();

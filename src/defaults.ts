@@ -17,6 +17,7 @@ export const MODEL_DEFAULTS = Object.freeze({
   /** Max-ent table entries (0 = off) and the n-gram order of its features. */
   direct: 0,
   directOrder: 3,
+  foldInput: false,
 });
 
 /** Training: see TrainOptions (train/trainer.ts). */

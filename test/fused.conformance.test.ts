@@ -294,6 +294,35 @@ for (const backend of backends) {
       }
     });
 
+    it('zero, sumSquaresRows, rowsOp (scale, zero, sgd, adagrad): the listed rows only', () => {
+      // sumSquaresRows: 1e-12 relative (squares exact in f64); rowsOp: 1e-6·(|w| + |Δw|); other rows untouched (exactly)
+      for (const [R, width, count] of [[1, 1, 1], [5, 3, 2], [17, 5, 17], [67, 17, 30], [400, 200, 333], [9, 67, 0]]) {
+        const rng = new Rng(R * 13 + width);
+        const rowsList = Array.from({ length: R }, (_, i) => i).sort(() => rng.next() - 0.5).slice(0, count);
+        for (const own of [true, false]) {
+          const rows = ints(k, rowsList, own);
+          const x0 = rand(rng, R * width);
+          const want = rowsList.reduce((s, r) => s + x0.subarray(r * width, (r + 1) * width).reduce((a, v) => a + v * v, 0), 0);
+          const got = k.sumSquaresRows(f32(k, x0, 1, own), width, rows, count);
+          expectCloseScalar(`sumSquaresRows R=${R} width=${width} count=${count}`, got, want, 1e-12 * want + 1e-300);
+          const g0 = rand(rng, R * width);
+          const s0 = rand(rng, R * width, 0, 0.5);
+          for (const op of ['scale', 'zero', 'sgd', 'adagrad'] as const) {
+            const [w64, s64] = [new Float64Array(x0), new Float64Array(s0)];
+            ref64.rowsOp(op, w64, g0, s64, 0.3, 1e-8, width, Int32Array.from(rowsList), count);
+            const [w, sk] = [f32(k, x0, 2, own), f32(k, s0, 0, !own)];
+            k.rowsOp(op, w, f32(k, g0, 1, own), sk, 0.3, 1e-8, width, rows, count);
+            const what = `rowsOp ${op} R=${R} width=${width} count=${count}`;
+            expectClose(`${what} w`, w, w64, (i) => (rowsList.includes(Math.floor(i / width)) ? 1e-6 * (Math.abs(w64[i]) + Math.abs(w64[i] - x0[i])) + 1e-30 : 0));
+            expectClose(`${what} s`, sk, s64, (i) => 1e-6 * Math.abs(s64[i]) + 1e-30);
+          }
+        }
+        const z = f32(k, rand(rng, R * width), 0, true);
+        k.zero(z, R * width - 1);
+        assert.ok(z.subarray(0, R * width - 1).every((v) => v === 0) && z[R * width - 1] !== 0, 'zero clears n elements exactly');
+      }
+    });
+
     it('directAdd, directGrad*, sparseSumSquares, sparseUpdate (sgd, adam, adagrad): touched entries only, in first-touch order', () => {
       // scores and gradients: 1e-6 of Σ|terms|; updates: 1e-6·(|w| + |Δw|); the touched lists equal exactly
       for (const [R, n, S, O] of [[1, 1, 1, 1], [3, 5, 7, 2], [5, 17, 13, 3], [17, 67, 50, 4], [67, 129, 1000, 3]]) {

@@ -29,7 +29,7 @@ import { trainRun } from '../src/node/train-run.js';
 import { nodeWasmPlatform } from '../src/node/wasm-platform.js';
 import { Rng } from '../src/rng.js';
 import { DEFAULT_TRAIN, train } from '../src/train/trainer.js';
-import { Optimizer } from '../src/train/optimizer.js';
+import { Optimizer, clipGradNorms } from '../src/train/optimizer.js';
 import { assertBitEqual, assertCleanFailure, assertGradcheck, assertOk, makeText, rmTemp, runCli, tempDir } from './helpers.js';
 
 const k = new RefKernels();
@@ -235,6 +235,33 @@ test('the max-ent table is updated only where touched: SGD equals the dense rule
       } else if (name === 'sgd') {
         assert.equal(m.direct!.weight[i], Math.fround(-0.5 * g[i]), `sgd entry ${i}`);
       }
+    }
+  }
+});
+
+test('row-sparse gradients: clipping, SGD and Adagrad over the touched rows equal the dense steps; zeroGrad clears every touched row', () => {
+  for (const name of ['sgd', 'adagrad'] as const) {
+    const make = (): RnnLM => hsModel(31, { embed: 7, hidden: 7 });
+    const [a, b] = [make(), make()];
+    const x = Int32Array.from({ length: 12 }, (_, i) => (i * 7) % 31);
+    const y = Int32Array.from({ length: 12 }, (_, i) => (i * 5 + 2) % 31);
+    const [oa, ob] = [new Optimizer(name, (n) => a.alloc(n), a.params.length), new Optimizer(name, (n) => b.alloc(n), b.params.length)];
+    for (let step = 0; step < 3; step++) {
+      for (const m of [a, b]) {
+        m.zeroGrad();
+        assert.ok(m.grads.every((v) => v === 0), 'zeroGrad left a non-zero gradient');
+        m.forward(x, 4, 3, m.newState(3), { train: true });
+        m.loss(y, true, 1 / 12);
+        m.backward();
+      }
+      const regions = a.gradRegions();
+      assert.ok(regions.rows.length === 2 && regions.rows[0].count < 31 && regions.rows[1].count < 30, 'encoder.weight and hs.weight are row-sparse');
+      const ca = clipGradNorms(k, a.grads, null, 0.05, regions);
+      const cb = clipGradNorms(k, b.grads, null, 0.05);
+      assert.ok(Math.abs(ca.norm - cb.norm) < 1e-12 * cb.norm && ca.gs < 1, `norm ${ca.norm} vs ${cb.norm}`);
+      oa.step(k, a.params, a.grads, 0.5, undefined, regions);
+      ob.step(k, b.params, b.grads, 0.5);
+      for (let i = 0; i < a.params.length; i++) assert.ok(Math.abs(a.params[i] - b.params[i]) < 1e-12, `${name} step ${step}: param ${i} ${a.params[i]} vs ${b.params[i]}`);
     }
   }
 });

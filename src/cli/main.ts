@@ -96,6 +96,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--output <layer>', 'output layer: softmax (full), classes (needs --classes), or hs (hierarchical softmax over a Huffman tree of the training counts, as faster-rnnlm)').choices([...OUTPUTS]))
     .option('--direct <millions>', `max-ent direct connections (RNNME; rnnlm-0.4b -direct): a hashed n-gram feature table of this many million entries, e.g. 2 or 0.5 (0 = off; at most ${MAX_DIRECT / 1e6})`, millions(), M.direct)
     .option('--direct-order <n>', 'n-gram order of the max-ent features: histories of 0 … n-1 words (rnnlm-0.4b -direct-order)', int(1, MAX_DIRECT_ORDER), M.directOrder)
+    .option('--fold-input', 'Elman cells, embed = hidden: fold W_e into the embedding (e(t) enters h(t) directly, as rnnlm-0.4b\'s input layer; the file stores rnn.weight_ih_l0 = I)')
     .option('--forget-bias <x>', 'lstm: added to the forget-gate bias at initialisation (0 = PyTorch init)', finite(), M.forgetBias)
     .option('--batch <n>', 'parallel streams B', int(1, 100000), T.batch)
     .option('--bptt <n>', 'truncated BPTT length T', int(1, 100000), T.bptt)
@@ -181,6 +182,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--output <layer>', 'check this output layer: softmax, or hs (hierarchical softmax); classes: use --classes').choices(['softmax', 'hs']))
     .option('--direct <entries>', 'check max-ent direct connections with a table of this many entries (0 = off)', int(0, 1000), GRADCHECK_DEFAULTS.direct)
     .option('--direct-order <n>', 'their n-gram order', int(1, MAX_DIRECT_ORDER), GRADCHECK_DEFAULTS.directOrder)
+    .option('--fold-input', 'check Elman cells with the input product folded into the embedding')
     .option('--json', 'print one JSON object')
     .action(gradcheckCommand);
 

@@ -33,6 +33,7 @@ interface TrainFlags {
   /** Entries (the flag is in millions; its parser converts). */
   direct: number;
   directOrder: number;
+  foldInput?: boolean;
   batch: number;
   bptt: number;
   epochs: number;

@@ -158,7 +158,12 @@ export function decodeModel(bytes: Uint8Array, kernels: Kernels, where = 'checkp
       if (i >= 0) throw new CheckpointError(`${where}: config says tied, but ${s.name} differs from ${s.storage} at index ${i} (${data[i]} vs ${owner![i]})`);
       continue;
     }
-    model.setTensor(s.name, data);
+    try {
+      model.setTensor(s.name, data);
+    } catch (e) {
+      if (e instanceof RnnlmError) throw new CheckpointError(`${where}: ${e.message}`);
+      throw e;
+    }
   }
   return { model, vocab, metadata };
 }

@@ -14,6 +14,9 @@ export type { ClassPlan, DirectArgs, HsBatch, HsTree, SparseGrad, SparseStep } f
 /** A numeric buffer: Float32Array for training and inference, Float64Array for gradient checks. */
 export type Arr = Float32Array | Float64Array;
 
+/** The element-wise steps rowsOp applies to selected rows. */
+export type RowsOp = 'scale' | 'zero' | 'sgd' | 'adagrad';
+
 /** Element-wise activation of a recurrent cell. */
 export type Activation = 'sigmoid' | 'tanh' | 'relu';
 
@@ -114,6 +117,21 @@ export interface Kernels {
 
   /** x[i] *= a. */
   scale(x: Arr, a: number, n: number): void;
+
+  /** x[i] = 0 for i < n (clearing the gradient arena). */
+  zero(x: Arr, n: number): void;
+
+  /**
+   * Σ x² (float64) over rows[0..count) of x [·, width]: a row-sparse gradient (only those rows
+   * can be non-zero). Rows are summed in list order.
+   */
+  sumSquaresRows(x: Arr, width: number, rows: Int32Array, count: number): number;
+
+  /**
+   * An element-wise step on rows[0..count) of w [·, width] only (with g, s alike):
+   * 'scale' w *= a; 'zero' w = 0; 'sgd' w -= a·g; 'adagrad' s += g², w -= a·g / (√s + eps).
+   */
+  rowsOp(op: RowsOp, w: Arr, g: Arr | null, s: Arr | null, a: number, eps: number, width: number, rows: Int32Array, count: number): void;
 
   /** SGD: w -= lr * g. */
   sgdUpdate(w: Arr, g: Arr, lr: number, n: number): void;

@@ -3,7 +3,7 @@
 // Legend: M, N, K matrix dims; R rows, C columns; n element count. Loops are ordered for
 // sequential memory access, nothing more.
 
-import type { Activation, Arr, ClassPlan, DirectArgs, HsBatch, HsTree, Kernels, SparseGrad, SparseStep } from './kernels.js';
+import type { Activation, Arr, ClassPlan, DirectArgs, HsBatch, HsTree, Kernels, RowsOp, SparseGrad, SparseStep } from './kernels.js';
 import * as F from './ref-fused.js';
 
 const sigmoid = (a: number): number => 1 / (1 + Math.exp(-a));
@@ -252,6 +252,34 @@ export class RefKernels implements Kernels {
 
   scale(x: Arr, a: number, n: number): void {
     for (let i = 0; i < n; i++) x[i] *= a;
+  }
+
+  zero(x: Arr, n: number): void {
+    x.fill(0, 0, n);
+  }
+
+  sumSquaresRows(x: Arr, width: number, rows: Int32Array, count: number): number {
+    let total = 0;
+    for (let q = 0; q < count; q++) {
+      let s = 0;
+      for (let i = rows[q] * width, e = i + width; i < e; i++) s += x[i] * x[i];
+      total += s;
+    }
+    return total;
+  }
+
+  rowsOp(op: RowsOp, w: Arr, g: Arr | null, s: Arr | null, a: number, eps: number, width: number, rows: Int32Array, count: number): void {
+    for (let q = 0; q < count; q++) {
+      for (let i = rows[q] * width, e = i + width; i < e; i++) {
+        if (op === 'scale') w[i] *= a;
+        else if (op === 'zero') w[i] = 0;
+        else if (op === 'sgd') w[i] -= a * g![i];
+        else {
+          s![i] += g![i] * g![i];
+          w[i] -= (a * g![i]) / (Math.sqrt(s![i]) + eps);
+        }
+      }
+    }
   }
 
   sgdUpdate(w: Arr, g: Arr, lr: number, n: number): void {

@@ -72,6 +72,14 @@ export interface ModelConfig {
   readonly direct: number;
   /** The n-gram order of the max-ent features: histories of 0 … directOrder-1 words (rnnlm-0.4b's -direct-order). */
   readonly directOrder: number;
+  /**
+   * Fold the input product into the embedding (Elman cells, embed = hidden): the first layer's
+   * pre-activation takes e(t) = encoder.weight[x(t)] directly, W_e = I — the notes' E followed by
+   * W_e is one product E·W_eᵀ of the same [V, H] shape, which is how rnnlm-0.4b's input layer
+   * works. Saves the three [N, H]×[H, H] input products per batch. The checkpoint stores
+   * rnn.weight_ih_l0 = I, so the file loads into torch.nn.RNN unchanged.
+   */
+  readonly foldInput: boolean;
 }
 
 function positiveInt(name: string, v: unknown, max: number): number {
@@ -124,7 +132,11 @@ export function makeConfig(c: Partial<ModelConfig> & { vocabSize: number }): Mod
   const direct = c.direct ?? MODEL_DEFAULTS.direct;
   const directOrder = c.directOrder ?? MODEL_DEFAULTS.directOrder;
   validateDirect(direct, directOrder);
-  return Object.freeze({ level, cell, layers, embed, hidden, vocabSize, dropout, tied, classes, forgetBias, output, direct, directOrder });
+  const foldInput = c.foldInput ?? MODEL_DEFAULTS.foldInput;
+  if (typeof foldInput !== 'boolean') throw new ConfigError(`fold input must be true or false, got ${JSON.stringify(foldInput)}`);
+  if (foldInput && !isElmanCell(cell)) throw new ConfigError(`fold input applies to the Elman cells (sigmoid, tanh, relu), not ${cell}: the folded table enters h(t) = act(e(t) + W_h h(t-1) + b) directly`);
+  if (foldInput && embed !== hidden) throw new ConfigError(`fold input needs embed = hidden (encoder.weight [V, H] is E·W_eᵀ), got embed ${embed} and hidden ${hidden}`);
+  return Object.freeze({ level, cell, layers, embed, hidden, vocabSize, dropout, tied, classes, forgetBias, output, direct, directOrder, foldInput });
 }
 
 /**
@@ -143,6 +155,7 @@ export function configToJson(c: ModelConfig): Record<string, unknown> {
     j.direct = c.direct;
     j.direct_order = c.directOrder;
   }
+  if (c.foldInput) j.fold_input = true;
   return j;
 }
 
@@ -166,5 +179,6 @@ export function configFromJson(j: unknown): ModelConfig {
     output: o.output as Output | undefined,
     direct: o.direct as number | undefined,
     directOrder: o.direct_order as number | undefined,
+    foldInput: o.fold_input as boolean | undefined,
   });
 }

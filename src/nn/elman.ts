@@ -2,6 +2,8 @@
 //   h(t) = act(W_e x(t) + b_e + W_h h(t-1) + b_h),   act = sigmoid | tanh | relu
 // with PyTorch nn.RNN names: W_e = weight_ih_l{k} [H, I], W_h = weight_hh_l{k} [H, H],
 // b_e = bias_ih_l{k} [H], b_h = bias_hh_l{k} [H] (the notes' b1 = b_e + b_h).
+// With a folded input (config foldInput, layer 0) W_e = I is no parameter: x(t) is the folded
+// embedding E·W_eᵀ[x(t)], added as it is.
 // Legend: T steps, B batch, I input width (Emb or H), H hidden. Rows are time-major: row t·B + b.
 
 import type { Activation, Arr, Kernels } from '../kernels/kernels.js';
@@ -10,7 +12,7 @@ import type { ParamSpec } from './arena.js';
 import type { Alloc, GradHObserver, TensorView, UnboundLayer } from './recurrent.js';
 
 export interface ElmanWeights {
-  W_e: Arr; // [H, I]
+  W_e: Arr | null; // [H, I]; null: W_e = I (folded input, I = H)
   W_h: Arr; // [H, H]
   b_e: Arr; // [H]
   b_h: Arr; // [H]
@@ -26,9 +28,9 @@ export interface ElmanCache {
   WhT: Arr;
 }
 
-export function elmanSpecs(l: number, I: number, H: number): ParamSpec[] {
+export function elmanSpecs(l: number, I: number, H: number, identityInput = false): ParamSpec[] {
   return [
-    { name: `rnn.weight_ih_l${l}`, shape: [H, I] },
+    ...(identityInput ? [] : [{ name: `rnn.weight_ih_l${l}`, shape: [H, I] }]),
     { name: `rnn.weight_hh_l${l}`, shape: [H, H] },
     { name: `rnn.bias_ih_l${l}`, shape: [H] },
     { name: `rnn.bias_hh_l${l}`, shape: [H] },
@@ -47,8 +49,9 @@ export function elmanForward(
   cache.X = X;
   Hs.set(hStart.subarray(0, B * H), 0);
   const out = Hs.subarray(B * H, (T + 1) * B * H);
-  // a(t) = W_e x(t) + b_e + b_h for all t at once: out [T·B, H] = X [T·B, I] · W_eᵀ
-  k.gemm(out, X, w.W_e, T * B, H, I, false, true, 0);
+  // a(t) = W_e x(t) + b_e + b_h for all t at once: out [T·B, H] = X [T·B, I] · W_eᵀ (W_e = I: X)
+  if (w.W_e) k.gemm(out, X, w.W_e, T * B, H, I, false, true, 0);
+  else out.set(X.subarray(0, T * B * H));
   k.addBias(out, w.b_e, T * B, H);
   k.addBias(out, w.b_h, T * B, H);
   k.transpose(cache.WhT, w.W_h, H, H);
@@ -90,11 +93,12 @@ export function elmanBackward(
   // dW_h [H, H] += dA [T·B, H]ᵀ · Hprev [T·B, H]
   k.gemm(g.W_h, dH, Hs.subarray(0, T * B * H), H, H, T * B, true, false, 1);
   // dW_e [H, I] += dA ᵀ · X;  db_e = db_h += Σ rows of dA
-  k.gemm(g.W_e, dH, X, H, I, T * B, true, false, 1);
+  if (g.W_e) k.gemm(g.W_e, dH, X, H, I, T * B, true, false, 1);
   k.sumRows(g.b_e, dH, T * B, H);
   k.sumRows(g.b_h, dH, T * B, H);
-  // dX [T·B, I] = dA [T·B, H] · W_e [H, I]
-  if (dX) k.gemm(dX, dH, w.W_e, T * B, I, H, false, false, 0);
+  // dX [T·B, I] = dA [T·B, H] · W_e [H, I]  (W_e = I: dA)
+  if (dX && w.W_e) k.gemm(dX, dH, w.W_e, T * B, I, H, false, false, 0);
+  else if (dX) dX.set(dH.subarray(0, T * B * H));
 }
 
 /** The Elman layer behind the RecurrentLayer interface: state [B, H] is h. */
@@ -103,17 +107,19 @@ export class ElmanLayer implements UnboundLayer {
   private w!: ElmanWeights;
   private g!: ElmanWeights;
 
-  constructor(readonly l: number, readonly I: number, readonly H: number, readonly act: Activation) {
+  /** identityInput: W_e = I, not a parameter (a folded input; I = H). */
+  constructor(readonly l: number, readonly I: number, readonly H: number, readonly act: Activation, readonly identityInput = false) {
     this.stateWidth = H;
+    if (identityInput && I !== H) throw new Error(`Elman layer ${l}: an identity input needs I = H, got ${I} and ${H}`);
   }
 
   specs(): ParamSpec[] {
-    return elmanSpecs(this.l, this.I, this.H);
+    return elmanSpecs(this.l, this.I, this.H, this.identityInput);
   }
 
   bind(w: TensorView, g: TensorView): void {
     const views = (v: TensorView): ElmanWeights => ({
-      W_e: v(`rnn.weight_ih_l${this.l}`), W_h: v(`rnn.weight_hh_l${this.l}`), b_e: v(`rnn.bias_ih_l${this.l}`), b_h: v(`rnn.bias_hh_l${this.l}`),
+      W_e: this.identityInput ? null : v(`rnn.weight_ih_l${this.l}`), W_h: v(`rnn.weight_hh_l${this.l}`), b_e: v(`rnn.bias_ih_l${this.l}`), b_h: v(`rnn.bias_hh_l${this.l}`),
     });
     this.w = views(w);
     this.g = views(g);
@@ -121,7 +127,7 @@ export class ElmanLayer implements UnboundLayer {
 
   init(rng: Rng): void {
     const r = 1 / Math.sqrt(this.H);
-    for (const a of [this.w.W_e, this.w.W_h, this.w.b_e, this.w.b_h]) for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-r, r);
+    for (const a of [this.w.W_e, this.w.W_h, this.w.b_e, this.w.b_h]) if (a) for (let i = 0; i < a.length; i++) a[i] = rng.uniform(-r, r);
   }
 
   newCache(alloc: Alloc, rows: number, batch: number): ElmanCache {

@@ -44,6 +44,8 @@ export interface GradcheckOptions {
   direct?: number;
   /** Their n-gram order. */
   directOrder?: number;
+  /** Elman cells: the input product folded into the embedding (embed is then set to hidden). */
+  foldInput?: boolean;
 }
 
 export interface TensorCheck {
@@ -65,6 +67,7 @@ export interface GradcheckResult {
   classes: number;
   output: string;
   direct: number;
+  foldInput: boolean;
   loss: number;
   tensors: TensorCheck[];
   maxRelError: number;
@@ -83,7 +86,7 @@ export function gradcheck(opts: GradcheckOptions = {}): GradcheckResult {
   const hs = opts.output === 'hs';
   const V = opts.vocab ?? (classes > 0 || hs ? 11 : 7);
   const config = makeConfig({
-    cell, layers: opts.layers ?? D.layers, vocabSize: V, embed: tied ? hidden : opts.embed ?? D.embed, hidden,
+    cell, layers: opts.layers ?? D.layers, vocabSize: V, embed: tied || opts.foldInput ? hidden : opts.embed ?? D.embed, hidden, foldInput: opts.foldInput,
     dropout: opts.dropout ?? D.dropout, tied, classes, output: hs ? 'hs' : undefined,
     direct: opts.direct ?? D.direct, directOrder: opts.directOrder ?? D.directOrder,
   });
@@ -180,7 +183,7 @@ export function gradcheck(opts: GradcheckOptions = {}): GradcheckResult {
     tensors.push({ name: 'direct.weight', size: weight.length, maxRelError: maxRel, maxAbsError: maxAbs, maxGrad });
   }
   return {
-    cell, layers: config.layers, T, B, dropout: config.dropout, tied, classes, output: config.output, direct: config.direct, loss, tensors,
+    cell, layers: config.layers, T, B, dropout: config.dropout, tied, classes, output: config.output, direct: config.direct, foldInput: config.foldInput, loss, tensors,
     maxRelError: Math.max(...tensors.map((t) => t.maxRelError)),
   };
 }

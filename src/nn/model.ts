@@ -31,8 +31,8 @@ import { GruLayer } from './gru.js';
 import { LstmLayer } from './lstm.js';
 
 /** Layer l of a stack of `cell` layers, I → H (weights bound later, by the model). */
-export function makeLayer(cell: Cell, l: number, I: number, H: number, opts: { forgetBias?: number } = {}): UnboundLayer {
-  if (isElmanCell(cell)) return new ElmanLayer(l, I, H, cell);
+export function makeLayer(cell: Cell, l: number, I: number, H: number, opts: { forgetBias?: number; identityInput?: boolean } = {}): UnboundLayer {
+  if (isElmanCell(cell)) return new ElmanLayer(l, I, H, cell, opts.identityInput ?? false);
   if (cell === 'lstm') return new LstmLayer(l, I, H, opts.forgetBias ?? 0);
   return new GruLayer(l, I, H);
 }
@@ -40,7 +40,9 @@ export function makeLayer(cell: Cell, l: number, I: number, H: number, opts: { f
 /** The model's recurrent layers, unbound (for their specs and state widths). */
 function layersOf(c: ModelConfig): UnboundLayer[] {
   const out: UnboundLayer[] = [];
-  for (let l = 0; l < c.layers; l++) out.push(makeLayer(c.cell, l, l === 0 ? c.embed : c.hidden, c.hidden, { forgetBias: c.forgetBias }));
+  for (let l = 0; l < c.layers; l++) {
+    out.push(makeLayer(c.cell, l, l === 0 ? c.embed : c.hidden, c.hidden, { forgetBias: c.forgetBias, identityInput: l === 0 && c.foldInput }));
+  }
   return out;
 }
 
@@ -75,6 +77,8 @@ export function checkpointSpecs(c: ModelConfig): CheckpointSpec[] {
   const out: CheckpointSpec[] = [];
   for (const s of modelSpecs(c)) {
     if (c.tied && s.name === 'decoder.bias') out.push({ name: 'decoder.weight', shape: [c.vocabSize, c.hidden], storage: 'encoder.weight' });
+    // a folded input's W_e = I, stored so that torch.nn.RNN loads the file unchanged
+    if (c.foldInput && s.name === 'rnn.weight_hh_l0') out.push({ name: 'rnn.weight_ih_l0', shape: [c.hidden, c.hidden], storage: 'rnn.weight_ih_l0' });
     out.push({ ...s, storage: s.name });
   }
   // the max-ent table, beside the arena
@@ -85,6 +89,26 @@ export function checkpointSpecs(c: ModelConfig): CheckpointSpec[] {
 /** Width S of one layer's carried state per stream: H (Elman, GRU: h) or 2H (LSTM: h, c). */
 export function stateWidth(c: ModelConfig): number {
   return c.cell === 'lstm' ? 2 * c.hidden : c.hidden;
+}
+
+/**
+ * Where the gradient arena can be non-zero since the last zeroGrad: whole ranges [start, end),
+ * and row-sparse blocks (the embedding rows of the inputs, the inner nodes the targets' paths
+ * visited) with their touched rows. Clipping, SGD / Adagrad and zeroGrad visit only these.
+ */
+export interface GradRegions {
+  dense: ReadonlyArray<readonly [number, number]>;
+  rows: ReadonlyArray<{ offset: number; size: number; width: number; rows: Int32Array; count: number }>;
+}
+
+/** A row-sparse block of the arena and the rows touched since the last zeroGrad. */
+interface RowBlock {
+  offset: number;
+  size: number;
+  width: number;
+  mark: Uint8Array; // [rows] 1 = in list
+  list: Int32Array; // [rows] touched rows, first-touch order
+  count: number;
 }
 
 interface Views {
@@ -179,6 +203,9 @@ export class RnnLM {
    * tied), when that is not the identity (a class-factored model keeps class order); else null.
    */
   readonly rowOrder: Int32Array | null;
+  /** Row-sparse gradient blocks (encoder.weight unless tied, hs.weight). */
+  private readonly rowBlocks: RowBlock[] = [];
+  private readonly denseRanges: Array<readonly [number, number]> = [];
   private readonly w: Views;
   private readonly g: Views;
   private ws: Workspace | null = null;
@@ -225,6 +252,40 @@ export class RnnLM {
     this.direct = config.direct > 0
       ? newDirectTable(config.direct, config.directOrder, (n) => this.alloc(n), (n) => this.allocI32(n), (n) => this.allocU8(n))
       : null;
+    // Row-sparse gradients: a batch touches few rows of the embedding (unless tied: the decoder
+    // touches all) and of the hierarchical softmax's node vectors
+    const blocks = [
+      ...(config.tied ? [] : [{ name: 'encoder.weight', width: config.embed }]),
+      ...(config.output === 'hs' ? [{ name: 'hs.weight', width: config.hidden }] : []),
+    ];
+    let start = 0;
+    for (const b of blocks) {
+      const o = this.layout.offsets.get(b.name)!;
+      const rows = o.size / b.width;
+      this.rowBlocks.push({ offset: o.offset, size: o.size, width: b.width, mark: new Uint8Array(rows), list: this.allocI32(rows), count: 0 });
+      if (o.offset > start) this.denseRanges.push([start, o.offset]);
+      start = o.offset + o.size;
+    }
+    if (start < this.layout.size) this.denseRanges.push([start, this.layout.size]);
+  }
+
+  /** Record rows [n] of row block b as touched. */
+  private touchRows(b: RowBlock, rows: ArrayLike<number>, n: number, from = 0): void {
+    for (let i = from; i < from + n; i++) {
+      const r = rows[i];
+      if (b.mark[r] === 0) {
+        b.mark[r] = 1;
+        b.list[b.count++] = r;
+      }
+    }
+  }
+
+  /** Where the gradient can be non-zero since the last zeroGrad (see GradRegions). */
+  gradRegions(): GradRegions {
+    return {
+      dense: this.denseRanges,
+      rows: this.rowBlocks.map((b) => ({ offset: b.offset, size: b.size, width: b.width, rows: b.list, count: b.count })),
+    };
   }
 
   /** A zeroed buffer of this model's dtype, usable by its kernels without copying. */
@@ -270,8 +331,19 @@ export class RnnLM {
     return name === 'decoder.weight' || name === 'decoder.bias' || (this.config.tied && name === 'encoder.weight');
   }
 
+  /** Whether the named tensor is a folded input's W_e = I (no parameter; see ModelConfig.foldInput). */
+  private isIdentityInput(name: string): boolean {
+    return this.config.foldInput && name === 'rnn.weight_ih_l0';
+  }
+
   /** The named tensor in vocabulary (checkpoint) order: a copy where the model keeps another row order, else the view. */
   tensor(name: string): Arr {
+    if (this.isIdentityInput(name)) {
+      const H = this.config.hidden;
+      const eye = this.dtype === 'f64' ? new Float64Array(H * H) : new Float32Array(H * H);
+      for (let i = 0; i < H; i++) eye[i * H + i] = 1;
+      return eye;
+    }
     const p = this.param(name);
     if (!this.permuted(name)) return p;
     const order = this.rowOrder!;
@@ -283,6 +355,15 @@ export class RnnLM {
 
   /** Set the named tensor from values in vocabulary (checkpoint) order. */
   setTensor(name: string, data: ArrayLike<number>): void {
+    if (this.isIdentityInput(name)) {
+      const H = this.config.hidden;
+      for (let i = 0; i < H * H; i++) {
+        if (data[i] !== (i % (H + 1) === 0 ? 1 : 0)) {
+          throw new ConfigError(`rnn.weight_ih_l0 must be the identity for a folded input (fold_input), but entry [${Math.floor(i / H)}, ${i % H}] is ${data[i]}`);
+        }
+      }
+      return;
+    }
     const p = this.param(name);
     if (data.length !== p.length) throw new RangeError(`setTensor ${name}: ${data.length} values for a tensor of ${p.length}`);
     if (!this.permuted(name)) {
@@ -355,8 +436,15 @@ export class RnnLM {
     return this.stateWidth === H ? [L, B, H] : [L, this.stateWidth / H, B, H];
   }
 
+  /** Clear the gradients (what backward added since the last call: dense ranges, touched rows, the max-ent entries). */
   zeroGrad(): void {
-    this.grads.fill(0);
+    const k = this.kernels;
+    for (const [a, b] of this.denseRanges) k.zero(this.grads.subarray(a, b), b - a);
+    for (const b of this.rowBlocks) {
+      k.rowsOp('zero', this.grads.subarray(b.offset, b.offset + b.size), null, null, 0, 0, b.width, b.list, b.count);
+      for (let q = 0; q < b.count; q++) b.mark[b.list[q]] = 0;
+      b.count = 0;
+    }
     const sg = this.direct?.grad;
     if (sg) {
       for (let q = 1; q <= sg.list[0]; q++) {
@@ -472,7 +560,7 @@ export class RnnLM {
 
   /** The first n values of the workspace's logits, allocating them when first needed. */
   private logitsView(ws: Workspace, n: number): Arr {
-    if (n === 0) return (ws.logits ?? this.alloc(0)).subarray(0, 0);
+    if (n === 0) return ws.dPing.subarray(0, 0);
     if (!ws.logits || ws.logits.length < ws.rows * this.config.vocabSize) ws.logits = this.alloc(ws.rows * this.config.vocabSize);
     return ws.logits.subarray(0, n);
   }
@@ -538,7 +626,10 @@ export class RnnLM {
         const O = this.config.directOrder;
         k.directGradHs(this.direct.grad, G, this.hsOutput.tree, batch, ws.keys.subarray(0, N * O), O, N);
       }
+      const nodes = this.hsOutput.lastGrad().batch.nodeList;
       this.hsOutput.backward(k, dH, ws.top);
+      const hsBlock = this.rowBlocks[this.rowBlocks.length - 1];
+      this.touchRows(hsBlock, nodes, nodes[0], 1);
     } else {
       const dlogits = this.logitsView(ws, N * V);
       outputBackward(k, dH, this.g.U, this.g.b2, dlogits, ws.top, this.w.U, N, H, V);
@@ -567,6 +658,8 @@ export class RnnLM {
       dH = dX;
     }
     undrop(0, dH);
-    embeddingBackward(k, this.g.E, dH, this.config.tied && this.rowOrder ? ws.xRow : ws.x, N, Emb);
+    const inRows = this.config.tied && this.rowOrder ? ws.xRow : ws.x;
+    embeddingBackward(k, this.g.E, dH, inRows, N, Emb);
+    if (!this.config.tied) this.touchRows(this.rowBlocks[0], inRows, N);
   }
 }

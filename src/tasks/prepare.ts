@@ -32,7 +32,7 @@ export function newModelForText(trainText: string, o: NewModelOptions, kernels: 
   const config = makeConfig({
     level, cell: o.cell, layers: o.layers, embed: o.embed, hidden: o.hidden, vocabSize: vocab.size,
     dropout: o.dropout, tied: o.tied, classes: o.classes, forgetBias: o.forgetBias,
-    output: o.output, direct: o.direct, directOrder: o.directOrder,
+    output: o.output, direct: o.direct, directOrder: o.directOrder, foldInput: o.foldInput,
   });
   const trainIds = vocab.encode(trainText).ids;
   // A class-factored softmax bins words by their training counts (Mikolov's equal-mass classes);

@@ -10,6 +10,7 @@
 import { ConfigError } from '../errors.js';
 import { OPTIMIZER_HYPER } from '../defaults.js';
 import type { Arr, Kernels, SparseGrad } from '../kernels/kernels.js';
+import type { GradRegions } from '../nn/model.js';
 
 export const OPTIMIZERS = ['sgd', 'adagrad', 'adam'] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
@@ -58,17 +59,17 @@ export class Optimizer {
    * One update of w [n] from g [n] at learning rate lr; with `sparse`, also of its table's
    * touched entries, their gradient scaled by gs (the clipping factor), which clears it.
    */
-  step(k: Kernels, w: Arr, g: Arr, lr: number, sparse?: { table: Arr; grad: SparseGrad; gs: number }): void {
+  step(k: Kernels, w: Arr, g: Arr, lr: number, sparse?: { table: Arr; grad: SparseGrad; gs: number }, regions?: GradRegions): void {
     const n = w.length;
     this.t++;
-    if (sparse) {
-      const { beta1, beta2, eps } = this.hyper;
-      const m = this.sparseState.get(this.name === 'adagrad' ? 'direct.s' : 'direct.m') ?? null;
-      const v = this.sparseState.get('direct.v') ?? null;
-      k.sparseUpdate(sparse.grad, sparse.table, m, v, {
-        kind: this.name, gs: sparse.gs, lr, beta1, beta2, eps, c1: 1 - Math.pow(beta1, this.t), c2: 1 - Math.pow(beta2, this.t),
-      });
+    if (regions && this.name !== 'adam') {
+      // SGD and Adagrad leave an entry with a zero gradient as it is: visit the regions only.
+      // (Adam moves every weight with its moments, so it runs over the whole arena.)
+      this.stepRegions(k, w, g, lr, regions);
+      if (sparse) this.stepSparse(k, sparse, lr);
+      return;
     }
+    if (sparse) this.stepSparse(k, sparse, lr);
     switch (this.name) {
       case 'sgd':
         k.sgdUpdate(w, g, lr, n);
@@ -80,6 +81,29 @@ export class Optimizer {
         k.adamUpdate(w, this.state.get('m')!, this.state.get('v')!, g, lr, this.hyper.beta1, this.hyper.beta2, this.hyper.eps, this.t, n);
         break;
     }
+  }
+
+  /** SGD / Adagrad over the regions of the arena where the gradient can be non-zero. */
+  private stepRegions(k: Kernels, w: Arr, g: Arr, lr: number, regions: GradRegions): void {
+    const s = this.state.get('s') ?? null;
+    for (const [a, b] of regions.dense) {
+      if (this.name === 'sgd') k.sgdUpdate(w.subarray(a, b), g.subarray(a, b), lr, b - a);
+      else k.adagradUpdate(w.subarray(a, b), s!.subarray(a, b), g.subarray(a, b), lr, this.hyper.eps, b - a);
+    }
+    for (const r of regions.rows) {
+      const view = (x: Arr): Arr => x.subarray(r.offset, r.offset + r.size);
+      k.rowsOp(this.name === 'sgd' ? 'sgd' : 'adagrad', view(w), view(g), s ? view(s) : null, lr, this.hyper.eps, r.width, r.rows, r.count);
+    }
+  }
+
+  /** The sparse table's touched entries (their gradient scaled by gs, then cleared). */
+  private stepSparse(k: Kernels, sparse: { table: Arr; grad: SparseGrad; gs: number }, lr: number): void {
+    const { beta1, beta2, eps } = this.hyper;
+    const m = this.sparseState.get(this.name === 'adagrad' ? 'direct.s' : 'direct.m') ?? null;
+    const v = this.sparseState.get('direct.v') ?? null;
+    k.sparseUpdate(sparse.grad, sparse.table, m, v, {
+      kind: this.name, gs: sparse.gs, lr, beta1, beta2, eps, c1: 1 - Math.pow(beta1, this.t), c2: 1 - Math.pow(beta2, this.t),
+    });
   }
 }
 
@@ -96,11 +120,24 @@ export function clipGradNorm(k: Kernels, g: Arr, maxNorm: number): number {
  * together (before clipping) and the factor gs ≤ 1 the sparse part is to be scaled by (its
  * update applies it); the dense part is scaled here.
  */
-export function clipGradNorms(k: Kernels, g: Arr, sparse: SparseGrad | null, maxNorm: number): { norm: number; gs: number } {
-  const norm = Math.sqrt(k.sumSquares(g, g.length) + (sparse ? k.sparseSumSquares(sparse) : 0));
+export function clipGradNorms(k: Kernels, g: Arr, sparse: SparseGrad | null, maxNorm: number, regions?: GradRegions): { norm: number; gs: number } {
+  // Σ g² over the regions that can be non-zero (in a fixed order: dense ranges, then rows)
+  let sq = 0;
+  if (regions) {
+    for (const [a, b] of regions.dense) sq += k.sumSquares(g.subarray(a, b), b - a);
+    for (const r of regions.rows) sq += k.sumSquaresRows(g.subarray(r.offset, r.offset + r.size), r.width, r.rows, r.count);
+  } else {
+    sq = k.sumSquares(g, g.length);
+  }
+  const norm = Math.sqrt(sq + (sparse ? k.sparseSumSquares(sparse) : 0));
   if (maxNorm > 0 && norm > maxNorm) {
     const gs = maxNorm / norm;
-    k.scale(g, gs, g.length);
+    if (regions) {
+      for (const [a, b] of regions.dense) k.scale(g.subarray(a, b), gs, b - a);
+      for (const r of regions.rows) k.rowsOp('scale', g.subarray(r.offset, r.offset + r.size), null, null, gs, 0, r.width, r.rows, r.count);
+    } else {
+      k.scale(g, gs, g.length);
+    }
     return { norm, gs };
   }
   return { norm, gs: 1 };

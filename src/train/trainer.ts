@@ -304,12 +304,13 @@ class TrainingRun {
     }
     model.backward();
     const direct = model.direct;
-    const { norm: gradNorm, gs } = clipGradNorms(k, model.grads, direct?.grad ?? null, opts.clip);
+    const regions = model.gradRegions(); // where the gradient can be non-zero (touched embedding rows, …)
+    const { norm: gradNorm, gs } = clipGradNorms(k, model.grads, direct?.grad ?? null, opts.clip, regions);
     if (!Number.isFinite(gradNorm)) {
       throw new DivergenceError(`training diverged at ${this.where()}: the gradient norm is ${gradNorm}; ${this.remedy()}`, progress.step);
     }
     // the max-ent table: only the entries this segment touched (its gradient is cleared there)
-    this.optimizer.step(k, model.params, model.grads, progress.lr, direct ? { table: direct.weight, grad: direct.grad, gs } : undefined);
+    this.optimizer.step(k, model.params, model.grads, progress.lr, direct ? { table: direct.weight, grad: direct.grad, gs } : undefined, regions);
     return { nll, tokens: N, gradNorm };
   }
 

@@ -54,6 +54,9 @@ export interface WasmExports {
   gatherRowsF32(out: number, table: number, ids: number, R: number, C: number): void;
   scatterAddRowsF32(dTable: number, dOut: number, ids: number, R: number, C: number): void;
   sumSquaresF32(partials: number, x: number, n: number, q0: number, q1: number): void;
+  zeroF32(x: number, n: number): void;
+  sumSquaresRowsF32(x: number, width: number, rows: number, count: number): number;
+  rowsOpF32(op: number, w: number, g: number, s: number, a: number, eps: number, width: number, rows: number, count: number): void;
   scaleF32(x: number, a: number, n: number): void;
   sgdF32(w: number, g: number, lr: number, n: number): void;
   adagradF32(w: number, s: number, g: number, lr: number, eps: number, n: number): void;

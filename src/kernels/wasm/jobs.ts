@@ -19,6 +19,7 @@ export const JOBS = {
   /** Partials of the fixed chunks [q0, q1) of x[0, n). */
   sumSquares: { op: 7, args: ['partials', 'x', 'n', 'q0', 'q1'] },
   scale: { op: 8, args: ['x', 'n', 'a'] },
+  zero: { op: 22, args: ['x', 'n'] },
   sgd: { op: 9, args: ['w', 'g', 'n', 'lr'] },
   adagrad: { op: 10, args: ['w', 's', 'g', 'n', 'lr', 'eps'] },
   adam: { op: 11, args: ['w', 'm', 'v', 'g', 'n', 'lr', 'beta1', 'beta2', 'oneMinusBeta1', 'oneMinusBeta2', 'eps', 'c1', 'c2'] },
@@ -156,6 +157,11 @@ export function runJob(wasm: WasmExports, ctrl: Int32Array, next: number, rows: 
     case 'sumSquares': {
       const j = a as JobArgs<'sumSquares'>;
       wasm.sumSquaresF32(j.partials, j.x, j.n, j.q0, j.q1);
+      return;
+    }
+    case 'zero': {
+      const j = a as JobArgs<'zero'>;
+      wasm.zeroF32(j.x, j.n);
       return;
     }
     case 'scale': {

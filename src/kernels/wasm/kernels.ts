@@ -15,7 +15,7 @@
 
 import { ConfigError } from '../../errors.js';
 import { LIMITS } from '../../defaults.js';
-import type { Activation, Arr, ClassPlan, DirectArgs, HsBatch, HsTree, Kernels, SparseGrad, SparseStep } from '../kernels.js';
+import type { Activation, Arr, ClassPlan, DirectArgs, HsBatch, HsTree, Kernels, RowsOp, SparseGrad, SparseStep } from '../kernels.js';
 import { gemmRef, RefKernels, softmaxXentRef } from '../ref.js';
 import { dropThreshold, planViews } from '../ref-fused.js';
 import { sharedMemorySupported, wasmApi, type WasmExports, type WasmModule } from './api.js';
@@ -83,6 +83,7 @@ const GEMM_CHUNK_FLOPS = 2e6;
 const SOFTMAX_CHUNK = 1 << 14;
 
 const ACT_CODE: Record<Activation, number> = { sigmoid: 0, tanh: 1, relu: 2 };
+const ROWS_OP: Record<RowsOp, number> = { scale: 0, zero: 1, sgd: 2, adagrad: 3 };
 
 /** Load the module and start the threads; see WasmKernelsOptions. */
 export async function createWasmKernels(platform: WasmPlatform, opts: WasmKernelsOptions = {}): Promise<WasmKernels> {
@@ -453,6 +454,33 @@ export class WasmKernels implements Kernels {
     if (n <= 0) return;
     const h = this.heap;
     h.staged(() => this.elementwise('scale', { x: h.out(x, n, true), a, n }, ['x'], 'n', n, ELEMENTWISE_MT));
+  }
+
+  zero(x: Arr, n: number): void {
+    if (x instanceof Float64Array) return this.ref.zero(x, n);
+    if (n <= 0) return;
+    const h = this.heap;
+    h.staged(() => this.elementwise('zero', { x: h.out(x, n, false), n }, ['x'], 'n', n, ELEMENTWISE_MT));
+  }
+
+  sumSquaresRows(x: Arr, width: number, rows: Int32Array, count: number): number {
+    if (x instanceof Float64Array) return this.ref.sumSquaresRows(x, width, rows, count);
+    if (count <= 0 || width <= 0) return 0;
+    const h = this.heap;
+    return h.staged(() => this.wasm.sumSquaresRowsF32(h.in(x, x.length - (x.length % width)), width, h.inI32(rows, count), count));
+  }
+
+  rowsOp(op: RowsOp, w: Arr, g: Arr | null, s: Arr | null, a: number, eps: number, width: number, rows: Int32Array, count: number): void {
+    if (anyF64(w, g, s)) return this.ref.rowsOp(op, w, g, s, a, eps, width, rows, count);
+    if (count <= 0 || width <= 0) return;
+    const h = this.heap;
+    const n = w.length - (w.length % width);
+    h.staged(() => {
+      const pr = h.inI32(rows, count);
+      const pg = g ? h.in(g as Float32Array, n) : 0;
+      const ps = s ? h.out(s as Float32Array, n, true) : 0;
+      this.wasm.rowsOpF32(ROWS_OP[op], h.out(w as Float32Array, n, true), pg, ps, a, eps, width, pr, count);
+    });
   }
 
   sgdUpdate(w: Arr, g: Arr, lr: number, n: number): void {
