@@ -181,6 +181,33 @@ test('checkpoint: hs.weight [V-1, H], hs.bias [V-1], hs_tree; direct.weight [S] 
   reject({ ...metadata, config: JSON.stringify({ ...cfg, direct_order: 0 }) }, tensors, /direct order/);
 });
 
+test('folded input: gradients for the Elman cells; the file stores rnn.weight_ih_l0 = I (torch.nn.RNN loads it); any other matrix is refused', () => {
+  for (const cell of ['sigmoid', 'tanh', 'relu'] as const) {
+    assertGradcheck(gradcheck({ cell, layers: 2, T: 4, B: 2, foldInput: true, classes: 3, seed: 31 }), `${cell} folded`);
+  }
+  assert.throws(() => makeConfig({ vocabSize: 9, cell: 'lstm', foldInput: true, embed: 5, hidden: 5 }), /Elman cells/);
+  assert.throws(() => makeConfig({ vocabSize: 9, foldInput: true, embed: 4, hidden: 5 }), /embed = hidden/);
+  const V = 9;
+  const m = new RnnLM(makeConfig({ vocabSize: V, embed: 5, hidden: 5, foldInput: true }), k);
+  m.init(new Rng(1));
+  assert.ok(!m.layout.has('rnn.weight_ih_l0'), 'W_e is not a parameter');
+  const vocab = new Vocab(['<eos>', '<unk>', ...Array.from({ length: V - 2 }, (_, i) => `w${i}`)], 'word');
+  const { tensors, metadata } = decodeSafetensors(encodeModel(m, vocab));
+  const eye = tensors.get('rnn.weight_ih_l0')!;
+  assert.deepEqual(eye.shape, [5, 5]);
+  assert.deepEqual(Array.from(eye.data as Float32Array), Array.from({ length: 25 }, (_, i) => (i % 6 === 0 ? 1 : 0)));
+  assert.deepEqual([...tensors.keys()].slice(0, 3), ['encoder.weight', 'rnn.weight_ih_l0', 'rnn.weight_hh_l0'], 'PyTorch state_dict order');
+  assert.equal(JSON.parse(metadata.config!).fold_input, true);
+  const ids = Int32Array.from({ length: 20 }, (_, i) => (i * 4) % V);
+  assert.equal(evaluateIds(decodeModel(encodeSafetensors([...tensors.entries()], metadata), k).model, ids).nll, evaluateIds(m, ids).nll);
+  const t2 = new Map(tensors);
+  const notEye = new Float32Array(eye.data as Float32Array);
+  notEye[1] = 0.5;
+  t2.set('rnn.weight_ih_l0', { dtype: 'F32', shape: [5, 5], data: notEye });
+  assert.throws(() => decodeModel(encodeSafetensors([...t2.entries()], metadata), k, 'f'), (e: Error) =>
+    e instanceof CheckpointError && /must be the identity for a folded input/.test(e.message));
+});
+
 test('class order inside: a class model whose classes are not runs of ids stores vocabulary order, reloads exactly, and old files load unchanged', () => {
   const V = 19;
   const rng = new Rng(12);
