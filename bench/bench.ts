@@ -5,7 +5,9 @@
 //      wasm with the OpenBLAS GEMM when the optional native addon is built,
 //      each configuration in its own process (bench/model-bench.ts), the median of repeats;
 //   3. the same model in PyTorch when Debian's python3-torch is installed (bench/torch_rnn.py),
-//      with its best settings on this machine, and our ratio to it.
+//      with its best settings on this machine, and our ratio to it;
+//   4. class-factored and hierarchical-softmax training on PTB (bench/ptb-bench.ts), next to the
+//      recorded figures of rnnlm-0.4b and faster-rnnlm on this machine.
 // Read the README's "Benchmark" section for how to read it. Run it alone: other processes on
 // the 2 cores make every figure wrong.
 
@@ -118,6 +120,10 @@ async function main(): Promise<void> {
     const top = best.reduce((a, b) => (a.train_tokens_per_s > b.train_tokens_per_s ? a : b));
     console.log(`\nbest training: ${top.label}, ${Math.round(top.train_tokens_per_s)} tok/s ≈ ${(top.train_tokens_per_s * flopPerToken / 1e9).toFixed(1)} GFLOP/s of matrix products`);
   }
+
+  console.log('\n== Class-factored and hierarchical softmax on PTB (V=10k, sigmoid, H=200): training tokens/s ==');
+  const { runPtbBench } = (await import(here('./ptb-bench.js'))) as typeof import('./ptb-bench.js');
+  for (const line of runPtbBench(Math.max(2, cores), REPEATS)) console.log(line);
 }
 
 await main();

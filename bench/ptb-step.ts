@@ -6,6 +6,8 @@
 // Usage: node dist/bench/ptb-step.js [--threads 1] [--output classes|hs|softmax] [--classes 100]
 //   [--dropout 0.25] [--optimizer adam] [--steps 60] [--hidden 200] [--batch 20] [--bptt 35]
 //   [--fold] [--direct ENTRIES] [--lr 0.001] [--train PATH] [--backend wasm|openblas]
+//   [--zipf V]: instead of a text, 10^6 seeded tokens from a Zipf law over V words (the class
+//   sizes and path lengths of a large vocabulary, e.g. WikiText-2's 33,278, without the corpus)
 // Run alone; prints one JSON line.
 
 import { readFileSync } from 'node:fs';
@@ -28,11 +30,33 @@ const { values: a } = parseArgs({
     hidden: { type: 'string', default: '200' }, batch: { type: 'string', default: '20' }, bptt: { type: 'string', default: '35' },
     fold: { type: 'boolean', default: false }, direct: { type: 'string', default: '0' }, lr: { type: 'string', default: '0.001' },
     train: { type: 'string', default: '../shared/data/ptb/train.txt' }, backend: { type: 'string', default: 'wasm' },
+    zipf: { type: 'string', default: '0' },
   },
 });
-const text = readFileSync(a.train!, 'utf8');
-const vocab = Vocab.build(text, 'word');
-const ids = vocab.encode(text).ids;
+
+/** n tokens from P(w) ∝ 1/(w+1) over V words (seeded). */
+function zipfIds(V: number, n: number): Int32Array {
+  const cdf = new Float64Array(V);
+  let s = 0;
+  for (let w = 0; w < V; w++) cdf[w] = s += 1 / (w + 1);
+  const rng = new Rng(7);
+  return Int32Array.from({ length: n }, () => {
+    const u = rng.next() * s;
+    let lo = 0;
+    let hi = V - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  });
+}
+
+const zipfV = Number(a.zipf);
+const text = zipfV ? '' : readFileSync(a.train!, 'utf8');
+const vocab = zipfV ? { size: zipfV } : Vocab.build(text, 'word');
+const ids = zipfV ? zipfIds(zipfV, 1_000_000) : (vocab as Vocab).encode(text).ids;
 const output = a.output as Output;
 const C = output === 'classes' ? Number(a.classes) : 0;
 const H = Number(a.hidden);
@@ -87,7 +111,7 @@ const median = (xs: number[]): number => [...xs].sort((p, q) => p - q)[xs.length
 const ms = (xs: number[]): number => Number(median(xs).toFixed(2));
 const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
 console.log(JSON.stringify({
-  backend: k.name, output, classes: C, fold: a.fold, dropout: Number(a.dropout), optimizer: a.optimizer, B, T, direct: Number(a.direct),
+  backend: k.name, vocab: vocab.size, output, classes: C, fold: a.fold, dropout: Number(a.dropout), optimizer: a.optimizer, B, T, direct: Number(a.direct),
   step_ms: ms(part.step), train_tokens_per_s: Math.round((B * T) / (median(part.step) / 1000)),
   mean_tokens_per_s: Math.round((B * T * steps) / (wall / 1000)),
   cpu_ms_per_step: Number(cpuMs.toFixed(2)), cpu_tokens_per_s: Math.round((B * T) / (cpuMs / 1000)),
