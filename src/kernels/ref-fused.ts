@@ -279,52 +279,78 @@ export function hsBackwardRef(dHn: Arr, dWn: Arr, dbn: Arr, G: Arr, Hn: Arr, Wn:
   }
 }
 
+/** Reusable buffers of hsBatchPlan (all may be plain arrays; the model keeps them in kernel memory). */
+export interface HsPlanBuffers {
+  /** [V-1] all 0 between calls. */
+  slot: Int32Array;
+  /** [V-1] scratch: nodes in first-touch order, and their entry counts. */
+  nodes: Int32Array;
+  count: Int32Array;
+  /** Outputs, grown by `grow` when too short: targets [N], rowOff [N+1], the node list. */
+  targets: Int32Array;
+  rowOff: Int32Array;
+  list: Int32Array;
+  grow?: (n: number) => Int32Array;
+}
+
 /**
  * The touched-node list of a batch (see HsBatch): nodes in first-touch order, each with its
- * (row, index into G) entries in increasing row order. rowOff [N+1] is filled too.
+ * (row, index into G) entries in increasing row order; rowOff [N+1] too. `buf` keeps the arrays
+ * from call to call (default: fresh ones).
  */
-export function hsBatchPlan(tree: HsTree, targets: Int32Array, N: number, scratchNodeSlot: Int32Array): HsBatch {
+export function hsBatchPlan(tree: HsTree, targets: Int32Array, N: number, scratchNodeSlot: Int32Array, buf?: HsPlanBuffers): HsBatch {
   const { pathStart, pathNode } = treeViews(tree);
-  const rowOff = new Int32Array(N + 1);
-  for (let r = 0; r < N; r++) rowOff[r + 1] = rowOff[r] + pathStart[targets[r] + 1] - pathStart[targets[r]];
+  const V1 = tree.V - 1;
+  const b: HsPlanBuffers = buf ?? {
+    slot: scratchNodeSlot, nodes: new Int32Array(V1), count: new Int32Array(V1), targets: new Int32Array(0), rowOff: new Int32Array(0), list: new Int32Array(0),
+  };
+  const grow = b.grow ?? ((n: number) => new Int32Array(n));
+  if (b.targets.length < N) b.targets = grow(N);
+  if (b.rowOff.length < N + 1) b.rowOff = grow(N + 1);
+  const tg = b.targets.subarray(0, N);
+  tg.set(targets.subarray(0, N));
+  const rowOff = b.rowOff.subarray(0, N + 1);
+  rowOff[0] = 0;
+  for (let r = 0; r < N; r++) rowOff[r + 1] = rowOff[r] + pathStart[tg[r] + 1] - pathStart[tg[r]];
   const E = rowOff[N];
   // slot[node] = its position in the list + 1 (0: not yet touched); cleared again below
-  const slot = scratchNodeSlot;
-  const nodes: number[] = [];
-  const count: number[] = [];
+  const { slot, nodes, count } = b;
+  let M = 0;
   for (let r = 0; r < N; r++) {
-    const w = targets[r];
+    const w = tg[r];
     for (let j = pathStart[w]; j < pathStart[w + 1]; j++) {
       const node = pathNode[j];
       if (slot[node] === 0) {
-        nodes.push(node);
-        count.push(0);
-        slot[node] = nodes.length;
+        nodes[M] = node;
+        count[M] = 0;
+        slot[node] = ++M;
       }
       count[slot[node] - 1]++;
     }
   }
-  const M = nodes.length;
-  const list = new Int32Array(1 + M + (M + 1) + 2 * E);
+  const size = 1 + M + (M + 1) + 2 * E;
+  if (b.list.length < size) b.list = grow(Math.max(size, 2 * b.list.length));
+  const list = b.list.subarray(0, size);
   list[0] = M;
   const entStart = list.subarray(1 + M, 2 + 2 * M);
+  entStart[0] = 0;
   for (let q = 0; q < M; q++) {
     list[1 + q] = nodes[q];
     entStart[q + 1] = entStart[q] + count[q];
+    count[q] = entStart[q]; // from here on: the next free entry of node q
   }
   const entRow = list.subarray(2 + 2 * M, 2 + 2 * M + E);
   const entG = list.subarray(2 + 2 * M + E, 2 + 2 * M + 2 * E);
-  const fill = entStart.slice(0, M);
   for (let r = 0; r < N; r++) {
-    const w = targets[r];
+    const w = tg[r];
     for (let j = pathStart[w], q = rowOff[r]; j < pathStart[w + 1]; j++, q++) {
-      const e = fill[slot[pathNode[j]] - 1]++;
+      const e = count[slot[pathNode[j]] - 1]++;
       entRow[e] = r;
       entG[e] = q;
     }
   }
-  for (const node of nodes) slot[node] = 0;
-  return { targets, rowOff, nodeList: list };
+  for (let q = 0; q < M; q++) slot[nodes[q]] = 0;
+  return { targets: tg, rowOff, nodeList: list };
 }
 
 // ---- max-ent direct connections -------------------------------------------------------------

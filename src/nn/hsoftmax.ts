@@ -18,7 +18,7 @@
 
 import { ConfigError } from '../errors.js';
 import type { Arr, Kernels } from '../kernels/kernels.js';
-import { hsBatchPlan, type DirectArgs, type HsBatch, type HsTree } from '../kernels/ref-fused.js';
+import { hsBatchPlan, type DirectArgs, type HsBatch, type HsPlanBuffers, type HsTree } from '../kernels/ref-fused.js';
 import type { Alloc } from './recurrent.js';
 
 /** Deepest path a tree may have (a Huffman tree over 2^53 tokens is shallower; bounds P ≤ 255·V). */
@@ -174,7 +174,7 @@ export class HsOutput {
   private G: Arr; // [Σ path lengths of the batch's targets] dJ/ds per (row, node)
   private lp = new Float64Array(0);
   private scores: Arr; // [N, V-1] node scores of logProbs
-  private slot: Int32Array; // [V-1] scratch of hsBatchPlan
+  private readonly planBuf: HsPlanBuffers; // the batch plan's arrays, reused (in kernel memory)
   private batch: HsBatch | null = null;
   private N = 0;
   private hasGrad = false;
@@ -192,7 +192,10 @@ export class HsOutput {
     this.alloc = alloc;
     this.G = alloc(0);
     this.scores = alloc(0);
-    this.slot = new Int32Array(V - 1);
+    this.planBuf = {
+      slot: new Int32Array(V - 1), nodes: new Int32Array(V - 1), count: new Int32Array(V - 1),
+      targets: allocI32(0), rowOff: allocI32(0), list: allocI32(0), grow: allocI32,
+    };
   }
 
   bind(w: HsWeights, g: HsWeights): void {
@@ -217,7 +220,7 @@ export class HsOutput {
       const y = targets[r];
       if (!(y >= 0 && y < V)) throw new RangeError(`hierarchical softmax: target ${y} at row ${r} is outside [0, ${V})`);
     }
-    const batch = hsBatchPlan(this.tree, targets.slice(0, N), N, this.slot);
+    const batch = hsBatchPlan(this.tree, targets, N, this.planBuf.slot, this.planBuf);
     const E = batch.rowOff[N];
     if (this.G.length < E) this.G = this.alloc(Math.max(E, 2 * this.G.length));
     if (this.lp.length < N) this.lp = new Float64Array(N);
