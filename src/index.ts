@@ -6,8 +6,11 @@
 export * from './errors.js';
 export { MODEL_DEFAULTS, TRAIN_DEFAULTS, VOCAB_DEFAULTS, GENERATE_DEFAULTS, OPTIMIZER_HYPER, LIMITS } from './defaults.js';
 export { Rng } from './rng.js';
-export type { Arr, Activation, Kernels } from './kernels/kernels.js';
+export type {
+  Arr, Activation, Kernels, RowsOp, ClassPlan, HsTree, HsBatch, DirectArgs, SparseGrad, SparseStep,
+} from './kernels/kernels.js';
 export { RefKernels, gemmRef, softmaxXentRef } from './kernels/ref.js';
+export { hsBatchPlan, dropThreshold, fmix32, ABSENT } from './kernels/ref-fused.js';
 export { createKernels, BACKENDS, type Backend, type KernelOptions, type KernelPlatform } from './kernels/select.js';
 export { createWasmKernels, WasmKernels, type WasmPlatform, type WasmKernelsOptions, type NativeGemm } from './kernels/wasm/kernels.js';
 export { workerLoop, type WorkerInit, type WorkerHandle } from './kernels/wasm/pool.js';
@@ -18,10 +21,13 @@ export { assignClasses, unigramCounts, validateClasses } from './data/classes.js
 export {
   builtinText, builtinLineLogProb, sourceCrossEntropy, isBuiltinName, parseBuiltinName, BUILTIN_PREFIX, type BuiltinSplit,
 } from './data/builtin/index.js';
-export { makeConfig, configFromJson, configToJson, CELLS, ELMAN_CELLS, isElmanCell, type Cell, type ElmanCell, type ModelConfig } from './nn/config.js';
+export {
+  makeConfig, configFromJson, configToJson, CELLS, ELMAN_CELLS, OUTPUTS, isElmanCell, type Cell, type ElmanCell, type ModelConfig, type Output,
+} from './nn/config.js';
 export { Layout, type ParamSpec, type Precision } from './nn/arena.js';
 export {
   RnnLM, modelSpecs, checkpointSpecs, stateWidth, makeLayer, type ModelOptions, type ForwardOptions, type BackwardOptions, type CheckpointSpec,
+  type GradRegions,
 } from './nn/model.js';
 export { rnnNames, type RecurrentLayer, type UnboundLayer, type GradHObserver } from './nn/recurrent.js';
 export { bpttProbe, type BpttProbeOptions, type BpttProbeResult } from './nn/bptt-probe.js';
@@ -29,9 +35,13 @@ export { ElmanLayer } from './nn/elman.js';
 export { LstmLayer } from './nn/lstm.js';
 export { GruLayer } from './nn/gru.js';
 export { dropoutMask, dropoutForward, dropoutBackward } from './nn/dropout.js';
-export { ClassOutput } from './nn/classes.js';
+export { ClassOutput, type ClassDirect } from './nn/classes.js';
+export { HsOutput, buildHuffmanTree, validateHsTree, treePaths, MAX_DEPTH } from './nn/hsoftmax.js';
+export {
+  contextHashes, directKey, advanceHistory, newDirectTable, validateDirect, MAX_DIRECT, MAX_DIRECT_ORDER, type DirectTable,
+} from './nn/direct.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult, type TensorCheck } from './nn/gradcheck.js';
-export { Optimizer, OPTIMIZERS, clipGradNorm, type OptimizerName } from './train/optimizer.js';
+export { Optimizer, OPTIMIZERS, clipGradNorm, clipGradNorms, type OptimizerName } from './train/optimizer.js';
 export { nextEpochRate } from './train/schedule.js';
 export {
   train, DEFAULT_TRAIN, trainOptions, validateTrainOptions, messageYield, type TrainOptions, type TrainHooks, type TrainResult,
