@@ -90,8 +90,9 @@ const step = (): void => {
   model.backward();
   const t3 = performance.now();
   const regions = model.gradRegions();
-  const { gs } = clipGradNorms(k, model.grads, model.direct?.grad ?? null, 1, regions);
-  opt.step(k, model.params, model.grads, lr, model.direct ? { table: model.direct.weight, grad: model.direct.grad, gs } : undefined, regions);
+  const sgd = opt.name === 'sgd';
+  const { gs } = clipGradNorms(k, model.grads, model.direct?.grad ?? null, 1, regions, sgd);
+  opt.step(k, model.params, model.grads, sgd ? lr * gs : lr, model.direct ? { table: model.direct.weight, grad: model.direct.grad, gs: sgd ? 1 : gs } : undefined, regions);
   const t4 = performance.now();
   part.forward.push(t1 - t0);
   part.loss.push(t2 - t1);

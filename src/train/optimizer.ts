@@ -117,10 +117,13 @@ export function clipGradNorm(k: Kernels, g: Arr, maxNorm: number): number {
 
 /**
  * Global-norm clipping over the arena's gradient g and a sparse table gradient: the norm of both
- * together (before clipping) and the factor gs ≤ 1 the sparse part is to be scaled by (its
- * update applies it); the dense part is scaled here.
+ * together (before clipping) and the factor gs ≤ 1 the gradient is to be scaled by. The dense
+ * part is scaled here unless `defer` (SGD: the update then takes lr·gs, one pass less); the
+ * sparse part's update always applies gs itself.
  */
-export function clipGradNorms(k: Kernels, g: Arr, sparse: SparseGrad | null, maxNorm: number, regions?: GradRegions): { norm: number; gs: number } {
+export function clipGradNorms(
+  k: Kernels, g: Arr, sparse: SparseGrad | null, maxNorm: number, regions?: GradRegions, defer = false,
+): { norm: number; gs: number } {
   // Σ g² over the regions that can be non-zero (in a fixed order: dense ranges, then rows)
   let sq = 0;
   if (regions) {
@@ -132,6 +135,7 @@ export function clipGradNorms(k: Kernels, g: Arr, sparse: SparseGrad | null, max
   const norm = Math.sqrt(sq + (sparse ? k.sparseSumSquares(sparse) : 0));
   if (maxNorm > 0 && norm > maxNorm) {
     const gs = maxNorm / norm;
+    if (defer) return { norm, gs };
     if (regions) {
       for (const [a, b] of regions.dense) k.scale(g.subarray(a, b), gs, b - a);
       for (const r of regions.rows) k.rowsOp('scale', g.subarray(r.offset, r.offset + r.size), null, null, gs, 0, r.width, r.rows, r.count);

@@ -305,12 +305,15 @@ class TrainingRun {
     model.backward();
     const direct = model.direct;
     const regions = model.gradRegions(); // where the gradient can be non-zero (touched embedding rows, …)
-    const { norm: gradNorm, gs } = clipGradNorms(k, model.grads, direct?.grad ?? null, opts.clip, regions);
+    // SGD takes the clipping factor in its rate (w -= lr·gs·g): no pass to scale the gradient
+    const sgd = this.optimizer.name === 'sgd';
+    const { norm: gradNorm, gs } = clipGradNorms(k, model.grads, direct?.grad ?? null, opts.clip, regions, sgd);
     if (!Number.isFinite(gradNorm)) {
       throw new DivergenceError(`training diverged at ${this.where()}: the gradient norm is ${gradNorm}; ${this.remedy()}`, progress.step);
     }
     // the max-ent table: only the entries this segment touched (its gradient is cleared there)
-    this.optimizer.step(k, model.params, model.grads, progress.lr, direct ? { table: direct.weight, grad: direct.grad, gs } : undefined, regions);
+    const lr = sgd ? progress.lr * gs : progress.lr;
+    this.optimizer.step(k, model.params, model.grads, lr, direct ? { table: direct.weight, grad: direct.grad, gs: sgd ? 1 : gs } : undefined, regions);
     return { nll, tokens: N, gradNorm };
   }
 
