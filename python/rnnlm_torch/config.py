@@ -91,6 +91,13 @@ class ModelConfig:
         for k in ("level", "cell", "layers", "embed", "hidden", "vocab_size"):
             if k not in obj:
                 raise ConfigError(f'config lacks the field "{k}"')
+        # rnnlm-only output layers (README, "Beyond the notes"): refused here by name rather than by
+        # a missing decoder tensor. A folded input (fold_input) needs nothing: its file holds
+        # rnn.weight_ih_l0 = I, an ordinary nn.RNN weight computing the same function.
+        if obj.get("output", "softmax") not in ("softmax", "classes"):
+            raise ConfigError(f'output {obj["output"]!r} (hierarchical softmax) is an rnnlm-only output layer; rnnlm_torch reads full and class-factored softmax models')
+        if obj.get("direct", 0):
+            raise ConfigError(f'direct {obj["direct"]!r}: max-ent direct connections (direct.weight) are rnnlm-only; rnnlm_torch reads models without them')
         return ModelConfig(
             level=obj["level"], cell=obj["cell"], layers=obj["layers"], embed=obj["embed"], hidden=obj["hidden"],
             vocab_size=obj["vocab_size"], dropout=obj.get("dropout", 0.0), tied=obj.get("tied", False),
