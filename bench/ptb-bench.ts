@@ -29,6 +29,7 @@ export const PTB_ROWS: ReadonlyArray<{ label: string; args: string[] }> = [
   { label: 'preset mikolov: 100 classes, Adam, dropout 0.25', args: ['--output', 'classes', '--classes', '100', '--optimizer', 'adam', '--dropout', '0.25'] },
   { label: '100 classes, SGD, folded input', args: ['--output', 'classes', '--classes', '100', '--optimizer', 'sgd', '--dropout', '0', '--lr', '1', '--fold'] },
   { label: 'hierarchical softmax, SGD, folded input', args: ['--output', 'hs', '--optimizer', 'sgd', '--dropout', '0', '--lr', '1', '--fold'] },
+  { label: '  the same, B=24 (whole 6-row tiles)', args: ['--output', 'hs', '--optimizer', 'sgd', '--dropout', '0', '--lr', '1', '--fold', '--batch', '24'] },
   { label: '200 classes, V=33,278 (Zipf), SGD, folded', args: ['--output', 'classes', '--classes', '200', '--optimizer', 'sgd', '--dropout', '0', '--lr', '1', '--fold', '--zipf', '33278'] },
 ];
 

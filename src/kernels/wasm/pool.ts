@@ -28,14 +28,8 @@ const NEXT = 5;
 
 /** Polls of ctrl[PENDING] before the main thread sleeps. */
 const MAIN_SPIN = 20000;
-/**
- * Milliseconds a worker polls ctrl[GEN] before it sleeps in Atomics.wait. Long enough to span the
- * main thread's JavaScript between the kernel calls of a training step (plans, bookkeeping: tens
- * to hundreds of µs): a worker that sleeps and wakes pays a futex round trip each time, and this
- * machine's guest kernel packs threads that sleep and wake onto one vCPU (README, "Reading the
- * figures"), while threads that keep running get a vCPU each.
- */
-const WORKER_SPIN_MS = 2;
+/** Polls of ctrl[GEN] before a worker sleeps in Atomics.wait (a few microseconds). */
+const WORKER_SPIN = 4000;
 
 /** Bytes of shared memory the control block and the job rows of W threads take. */
 export function poolBytes(threads: number): number {
@@ -146,12 +140,7 @@ export function workerLoop(wasm: WasmExports, memory: WasmMemory, index: number,
   let seen = 0;
   for (;;) {
     let g = Atomics.load(ctrl, GEN);
-    if (g === seen) {
-      const until = performance.now() + WORKER_SPIN_MS;
-      while (g === seen && performance.now() < until) {
-        for (let spin = 0; g === seen && spin < 256; spin++) g = Atomics.load(ctrl, GEN);
-      }
-    }
+    for (let spin = 0; g === seen && spin < WORKER_SPIN; spin++) g = Atomics.load(ctrl, GEN);
     if (g === seen) {
       Atomics.wait(ctrl, GEN, seen);
       continue;
