@@ -102,6 +102,32 @@ test('hierarchical softmax (and with max-ent scores) through the model: Σ_w P(w
   }
 });
 
+test('class-factored softmax with max-ent scores: Σ_w P(w|h) = 1, and the loss path equals the log-prob path', () => {
+  const V = 23;
+  const rng = new Rng(14);
+  const counts = Array.from({ length: V }, () => 1 + rng.int(40)); // classes not runs of ids
+  const m = new RnnLM(makeConfig({ vocabSize: V, embed: 5, hidden: 6, classes: 5, direct: 53, directOrder: 3 }), k, { dtype: 'f64', wordClasses: assignClasses(counts, 5) });
+  m.init(new Rng(2));
+  for (let i = 0; i < m.direct!.size; i++) m.direct!.weight[i] = rng.uniform(-1, 1);
+  const [T, B] = [3, 2];
+  const N = T * B;
+  const x = Int32Array.from({ length: N }, () => rng.int(V));
+  const s0 = m.newState(B);
+  for (let i = m.config.layers * B * m.stateWidth; i < s0.length; i++) s0[i] = rng.int(V);
+  const full = m.forward(x, T, B, s0.slice()).slice();
+  const lp = new Float64Array(N);
+  for (let r = 0; r < N; r++) {
+    let s = 0;
+    for (let w = 0; w < V; w++) s += Math.exp(full[r * V + w]);
+    assert.ok(Math.abs(s - 1) < 1e-12, `row ${r}: Σ P = ${s}`);
+  }
+  for (let w = 0; w < V; w++) {
+    m.forward(x, T, B, s0.slice(), { logits: false });
+    m.loss(new Int32Array(N).fill(w), false, 1, lp);
+    for (let r = 0; r < N; r++) assert.ok(Math.abs(lp[r] - full[r * V + w]) < 1e-12, `word ${w} row ${r}: ${lp[r]} vs ${full[r * V + w]}`);
+  }
+});
+
 test('max-ent: evaluation does not depend on the chunk length (the history is carried in the state)', () => {
   for (const extra of [{ output: 'hs' }, { classes: 5 }, {}] as Partial<ModelConfig>[]) {
     const V = 23;
@@ -372,6 +398,9 @@ test('CLI: train --output hs --direct, eval / generate / score; gradcheck --outp
   assert.equal(o.pass, true);
   assert.ok(o.results[0].tensors.some((x: { name: string }) => x.name === 'hs.weight') && o.results[0].tensors.some((x: { name: string }) => x.name === 'direct.weight'));
   assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--output', 'classes', ...flags], dir), [/output classes needs the number of classes/]);
+  // --output hs replaces a class-factored preset's output layer
+  assertOk(runCli(['train', '--save', 'p.safetensors', '--preset', 'mikolov', '--output', 'hs', ...flags], dir));
+  assert.equal(JSON.parse(decodeSafetensors(readFileBytes(join(dir, 'p.safetensors'))).metadata.config!).output, 'hs');
   assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--output', 'hs', '--tied', ...flags], dir), [/tied weights need decoder.weight/]);
   assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--output', 'tree', ...flags], dir), [/--output/, /softmax, classes, hs/]);
   assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--direct', '-1', ...flags], dir), [/--direct/, /millions of entries/]);

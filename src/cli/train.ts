@@ -72,6 +72,8 @@ export async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
     const p = presetOptions(f.preset) as Record<string, unknown>;
     const fr = f as unknown as Record<string, unknown>;
     for (const [key, value] of Object.entries(p)) if (!given(key)) fr[key] = value;
+    // --output hs (or softmax) on a class-factored preset replaces its output layer
+    if (given('output') && f.output !== 'classes' && !given('classes')) f.classes = 0;
   }
   const err = (line: string): void => void process.stderr.write(`${line}\n`);
   const info = f.json ? err : (line: string): void => void process.stdout.write(`${line}\n`);
