@@ -128,16 +128,17 @@ export function treePaths(children: ArrayLike<number>, V: number): HsTree {
   validateHsTree(children, V);
   const nodes: number[][] = new Array(V);
   const bits: number[][] = new Array(V);
-  const stack: Array<{ node: number; path: number[]; code: number[] }> = [{ node: 0, path: [0], code: [] }];
+  // (the field is `inner`, not `node`: a bundle must not contain the text "node:", see test/web-build)
+  const stack: Array<{ inner: number; path: number[]; code: number[] }> = [{ inner: 0, path: [0], code: [] }];
   while (stack.length > 0) {
-    const { node, path, code } = stack.pop()!;
+    const { inner: node, path, code } = stack.pop()!;
     for (let side = 0; side < 2; side++) {
       const c = children[2 * node + side];
       if (c < 0) {
         nodes[-c - 1] = path;
         bits[-c - 1] = [...code, side];
       } else {
-        stack.push({ node: c, path: [...path, c], code: [...code, side] });
+        stack.push({ inner: c, path: [...path, c], code: [...code, side] });
       }
     }
   }
