@@ -24,7 +24,9 @@ export interface TrainOptions {
    * When to decay: 'plateau' (the classic schedule: after an epoch whose validation perplexity
    * did not improve), 'fixed' (after every epoch from `decayStart` on, as Zaremba et al.) or
    * 'budget' (needs timeBudget: the rate follows the share of the budget spent — held for
-   * `hold`, then linearly down to 1% of it at the budget's end; Li, Yumer & Ramanan 2020).
+   * `hold`, then linearly down to 1% of it at the budget's end; Li, Yumer & Ramanan 2020 — and
+   * the curve is divided by `lrDecay` after each epoch whose validation did not improve, so a
+   * small corpus that the budget would overfit is not).
    */
   schedule: 'plateau' | 'fixed' | 'budget';
   /** For the fixed schedule: epochs at the initial rate before decaying. */

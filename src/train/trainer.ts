@@ -36,6 +36,8 @@ export interface TrainState {
   /** Optimizer steps taken. */
   step: number;
   lr: number;
+  /** Budget schedule: the factor on its curve, divided by lrDecay after each epoch that did not improve (absent: 1). */
+  lrScale?: number;
   /** Best validation cross-entropy so far (nats/token), or null. */
   bestValid: number | null;
   /** Epochs in a row without a validation improvement (for early stopping). */
@@ -268,7 +270,9 @@ class TrainingRun {
 
   /** The budget schedule: the rate for the next step, from the share of the training time spent. */
   followBudget(): void {
-    if (this.opts.schedule === 'budget') this.progress.lr = budgetRate(this.opts, this.seconds() / Math.max(this.trainingDeadline(), 1e-9));
+    if (this.opts.schedule === 'budget') {
+      this.progress.lr = (this.progress.lrScale ?? 1) * budgetRate(this.opts, this.seconds() / Math.max(this.trainingDeadline(), 1e-9));
+    }
   }
 
   /** A resumable copy of the state. */
@@ -441,6 +445,8 @@ function endEpoch(run: TrainingRun, validIds: Int32Array | null, hooks: TrainHoo
     progress.sinceBest++;
   }
   progress.lr = nextEpochRate(opts, progress.epoch + 1, progress.lr, improved);
+  // the budget schedule's guard against overfitting a small corpus: a validation that did not improve divides the rest of the curve
+  if (opts.schedule === 'budget' && !improved) progress.lrScale = (progress.lrScale ?? 1) / opts.lrDecay;
   hooks.onEpoch?.(rec, improved);
   progress.epoch++;
   progress.segment = 0;
