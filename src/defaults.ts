@@ -70,6 +70,8 @@ export const LIMITS = Object.freeze({
   width: 65536,
   /** Vocabulary size. */
   vocab: 1 << 24,
+  /** Bytes of kernel memory a model may use: the wasm32 memory's 4 GiB (nn/memory.ts checks it up front). */
+  memoryBytes: 2 ** 32,
 });
 
 /** The gradient check's tiny model and its finite differences (nn/gradcheck.ts). */
