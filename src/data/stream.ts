@@ -19,7 +19,7 @@ export function isSpace(c: number): boolean {
 
 /** Calls `onToken` with each token of the pieces pushed, in order; `end()` after the last piece. */
 export class TokenStream {
-  /** The start of a word cut off at the end of the last piece. */
+  /** The start of a word (char level: the first half of a surrogate pair) cut off at the end of the last piece. */
   private partial = '';
   /** Characters since the last '\n' (a last line without '\n' still gets its `<eos>`). */
   private lineOpen = false;
@@ -28,7 +28,15 @@ export class TokenStream {
 
   push(piece: string): void {
     if (this.level === 'char') {
-      for (const ch of piece) this.onToken(ch);
+      // A surrogate pair cut between two pieces is one character: keep its first half for the next.
+      let text = this.partial + piece;
+      this.partial = '';
+      const last = text.charCodeAt(text.length - 1);
+      if (last >= 0xd800 && last <= 0xdbff) {
+        this.partial = text.slice(-1);
+        text = text.slice(0, -1);
+      }
+      for (const ch of text) this.onToken(ch);
       return;
     }
     const emit = this.onToken;
@@ -56,8 +64,9 @@ export class TokenStream {
   }
 
   end(): void {
-    if (this.level === 'char') return;
     if (this.partial !== '') this.onToken(this.partial);
+    this.partial = '';
+    if (this.level === 'char') return;
     this.partial = '';
     if (this.lineOpen) this.onToken(EOS);
     this.lineOpen = false;

@@ -43,7 +43,7 @@ const onlyWhitespace = (name: string): InputError => new InputError(`${name} hol
  * Call `onPiece` with the text of `name` in order, in pieces of about CHUNK_BYTES (the built-in
  * corpus: one piece), with readText's checks: missing, empty, binary, not UTF-8, only whitespace.
  */
-export function forEachTextPiece(name: string, onPiece: (piece: string) => void): void {
+export function forEachTextPiece(name: string, onPiece: (piece: string) => void, chunkBytes = CHUNK_BYTES): void {
   if (name.startsWith(BUILTIN_PREFIX)) {
     onPiece(builtinText(parseBuiltinName(name)));
     return;
@@ -56,12 +56,12 @@ export function forEachTextPiece(name: string, onPiece: (piece: string) => void)
   }
   try {
     if (fstatSync(fd).isDirectory()) throw new InputError(`cannot read ${name}: it is a directory, not a file; give the path of a file inside it`);
-    const buf = Buffer.allocUnsafe(CHUNK_BYTES);
+    const buf = Buffer.allocUnsafe(chunkBytes);
     const decoder = new TextDecoder('utf-8', { fatal: true });
     let offset = 0;
     let words = false;
     for (;;) {
-      const n = readSync(fd, buf, 0, CHUNK_BYTES, null);
+      const n = readSync(fd, buf, 0, chunkBytes, null);
       if (offset < BINARY_PROBE) assertNotBinary(buf.subarray(0, Math.min(n, BINARY_PROBE - offset)), name);
       if (n === 0 && offset === 0) throw new InputError(`${name} is empty: give a text file with at least one line`);
       let piece: string;
@@ -82,9 +82,9 @@ export function forEachTextPiece(name: string, onPiece: (piece: string) => void)
 }
 
 /** A vocabulary from a text read in pieces (pass 1), and its token count. */
-export function vocabFromText(name: string, level: Level, opts: VocabOptions = {}): { vocab: Vocab; tokens: number } {
+export function vocabFromText(name: string, level: Level, opts: VocabOptions = {}, chunkBytes = CHUNK_BYTES): { vocab: Vocab; tokens: number } {
   const counter = new TokenCounter(level);
-  forEachTextPiece(name, (p) => counter.push(p));
+  forEachTextPiece(name, (p) => counter.push(p), chunkBytes);
   counter.end();
   return { vocab: Vocab.fromCounts(counter.counts, level, opts), tokens: counter.tokens };
 }
@@ -93,14 +93,14 @@ export function vocabFromText(name: string, level: Level, opts: VocabOptions = {
  * The token ids of a text read in pieces; `tokens` (from vocabFromText) saves the counting pass.
  * Holds nothing of the text but its ids: 4 bytes a token.
  */
-export function idsOfText(name: string, vocab: Vocab, tokens?: number): { ids: Int32Array; unknown: number } {
+export function idsOfText(name: string, vocab: Vocab, tokens?: number, chunkBytes = CHUNK_BYTES): { ids: Int32Array; unknown: number } {
   let n = tokens ?? 0;
   if (tokens === undefined) {
     const counting = new TokenStream(vocab.level, () => void n++);
-    forEachTextPiece(name, (p) => counting.push(p));
+    forEachTextPiece(name, (p) => counting.push(p), chunkBytes);
     counting.end();
   }
   const encoder = new TokenEncoder(vocab, n);
-  forEachTextPiece(name, (p) => encoder.push(p));
+  forEachTextPiece(name, (p) => encoder.push(p), chunkBytes);
   return encoder.end();
 }
