@@ -302,7 +302,7 @@ test('a diverging run exits 3 naming the step and leaves the best checkpoint unt
   try {
     const before = readFileSync(m);
     const stateBefore = readFileSync(`${m}.state`);
-    const r = runCli(['train', '--save', 'm.safetensors', '--epochs', '2', '--cell', 'relu', '--lr', '1e30', '--clip', '0', ...TINY], d);
+    const r = runCli(['train', '--save', 'm.safetensors', '--force', '--epochs', '2', '--cell', 'relu', '--lr', '1e30', '--clip', '0', ...TINY], d);
     assertCleanFailure(r, [/diverged/, /step \d+/, /--lr|--clip/], { exitCode: 3, afterProgress: true });
     const step = Number(/step (\d+)/.exec(r.stderr)![1]);
     assert.ok(step >= 1 && step <= 65, `step ${step} should lie in the first epoch (65 batches)`);
@@ -321,7 +321,7 @@ test('a run whose perplexity overflows (sigmoid, --lr 1e30) is divergence: exit 
   const { d, m } = copyOfModel();
   try {
     const before = readFileSync(m);
-    const r = runCli(['train', '--save', 'm.safetensors', '--epochs', '1', '--lr', '1e30', '--clip', '0', ...TINY], d);
+    const r = runCli(['train', '--save', 'm.safetensors', '--force', '--epochs', '1', '--lr', '1e30', '--clip', '0', ...TINY], d);
     assertCleanFailure(r, [/diverged/, /step \d+/], { exitCode: 3, afterProgress: true });
     assert.ok(readFileSync(m).equals(before), 'best checkpoint overwritten by a model with infinite perplexity');
   } finally {
