@@ -151,7 +151,7 @@ test('score: one line per input line; each line scored on its own; equals -nll o
   }
 });
 
-test('gradcheck --json: passes for sigmoid, tanh and relu', () => {
+test('gradcheck --json: passes for every cell', () => {
   const o = oneJson(runCli(['gradcheck', '--json'], dir));
   assert.equal(o.pass, true);
   const worst = num(o, 'max_rel_error');
@@ -276,8 +276,8 @@ test('train --resume on a different training text is refused and leaves the stat
 });
 
 // The checkpoint from before() was trained with the default seed 1; resuming the finished run
-// must succeed (nothing left to do) and keep the model. Today it dies with a RangeError and a
-// stack trace: see the RNG bug in checkpoint.test.ts.
+// must succeed (nothing left to do) and keep the model. It used to die with a RangeError and a
+// stack trace (the RNG-state bug, fixed; see checkpoint.test.ts).
 test('train --resume of a finished run (default seed) exits 0 and keeps the model', () => {
   const { d, m } = copyOfModel();
   try {
@@ -313,10 +313,11 @@ test('a diverging run exits 3 naming the step and leaves the best checkpoint unt
   }
 });
 
-// BUG (src/train/trainer.ts): only a NaN / ±Infinity loss counts as divergence. With the
+// A fixed bug (src/train/trainer.ts): only a NaN / ±Infinity loss counted as divergence. With the
 // sigmoid cell, --lr 1e30 --clip 0 drives the loss to ~4e29 nats per token — finite, but the
-// perplexity is Infinity — and the run "completes", prints "valid ppl Infinity (best, saved)",
-// overwrites the good best checkpoint and exits 0.
+// perplexity is Infinity — and the run "completed", printed "valid ppl Infinity (best, saved)",
+// overwrote the good best checkpoint and exited 0. A loss whose perplexity overflows is now
+// divergence too.
 test('a run whose perplexity overflows (sigmoid, --lr 1e30) is divergence: exit 3, best checkpoint kept', () => {
   const { d, m } = copyOfModel();
   try {

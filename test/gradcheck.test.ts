@@ -1,5 +1,5 @@
 // Every layer's backward pass against central finite differences in float64: embeddings,
-// each Elman activation, stacked layers, BPTT over several steps with a carried-in state,
+// every cell (the Elman activations, LSTM, GRU), stacked layers, BPTT over several steps with a carried-in state,
 // and the fused softmax + cross-entropy output.
 
 import { test } from 'node:test';
