@@ -1,6 +1,6 @@
 // Optimizer steps, gradient clipping and the sampling distribution against values computed
-// independently of rnnlm: PyTorch in float64 (test/fixtures/torch-reference.json, written by
-// test/fixtures/make-torch-reference.py: torch.optim.SGD / Adagrad / Adam, clip_grad_norm_,
+// independently of rnnlm: PyTorch in float64 (test/torch-fixtures/torch-reference.json, written by
+// test/torch-fixtures/make-torch-reference.py: torch.optim.SGD / Adagrad / Adam, clip_grad_norm_,
 // softmax(logits / T) over the top k), and small cases worked by hand.
 
 import { test } from 'node:test';
@@ -25,7 +25,7 @@ interface Fixture {
   sampling: { logits: number[]; cases: Array<{ temperature: number; top_k: number; probs: number[] }> };
 }
 
-const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/torch-reference.json', import.meta.url)), 'utf8')) as Fixture;
+const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/torch-fixtures/torch-reference.json', import.meta.url)), 'utf8')) as Fixture;
 
 /** |got[i] - want[i]| ≤ rel·|want[i]| + abs for every i. */
 function close(what: string, got: ArrayLike<number>, want: ArrayLike<number>, rel: number, abs = 1e-15): void {
