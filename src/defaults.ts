@@ -32,7 +32,7 @@ type OptimizerName = 'sgd' | 'adagrad' | 'adam';
 export const LEARNING_RATES: Readonly<Record<OptimizerName, Readonly<Record<CellName, number>>>> = Object.freeze({
   sgd: Object.freeze({ sigmoid: 20, tanh: 5, relu: 1, lstm: 20, gru: 10 }),
   adagrad: Object.freeze({ sigmoid: 0.1, tanh: 0.1, relu: 0.03, lstm: 0.1, gru: 0.1 }),
-  adam: Object.freeze({ sigmoid: 0.002, tanh: 0.002, relu: 0.002, lstm: 0.002, gru: 0.002 }),
+  adam: Object.freeze({ sigmoid: 0.002, tanh: 0.002, relu: 0.001, lstm: 0.002, gru: 0.002 }),
 });
 
 /** The default initial learning rate of `cell` trained with `optimizer` (LEARNING_RATES). */

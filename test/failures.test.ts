@@ -244,7 +244,8 @@ test('default learning rates: one per cell and optimizer, in --help; relu and ta
   assert.equal(LEARNING_RATES.adam.sigmoid, 0.002);
   const help = runCli(['train', '--help'], td.dir).stdout.replace(/\s+/g, ' ');
   for (const cell of CELLS) assert.match(help, new RegExp(`${cell} ${LEARNING_RATES.sgd[cell]}[,;)]`), `--help lists sgd ${cell}`);
-  assert.match(help, /adam 0\.002/);
+  assert.match(help, /adam 0\.002 \(relu 0\.001\)/);
+  assert.match(help, /adagrad 0\.1 \(relu 0\.03\)/);
   const run = (cell: 'relu' | 'tanh', lr?: number) => trainRun({
     train: 'builtin:train', save: td.path(`${cell}-${lr}.safetensors`), cell, embed: 32, hidden: 32, epochs: 2, lr, backend: 'wasm', threads: 1,
   });

@@ -20,11 +20,15 @@ import { BACKENDS } from '../kernels/select.js';
 import { GENERATE_DEFAULTS, GRADCHECK_DEFAULTS, LEARNING_RATES, LIMITS, MODEL_DEFAULTS as M, TRAIN_DEFAULTS as T, VOCAB_DEFAULTS } from '../defaults.js';
 import { RESUME_OVERRIDES, flagOf } from '../node/train-run.js';
 
-/** "sgd: sigmoid 20, tanh 5, …; adam: …" from the one table. */
+/** "sgd: sigmoid 20, tanh 5, …; adam 0.002 (relu 0.001); …" from the one table: each optimizer's usual rate and the cells that differ. */
 function lrDefaultsText(): string {
   return Object.entries(LEARNING_RATES).map(([opt, byCell]) => {
-    const values = new Set(Object.values(byCell));
-    return values.size === 1 ? `${opt} ${[...values][0]}` : `${opt}: ${Object.entries(byCell).map(([c, v]) => `${c} ${v}`).join(', ')}`;
+    const rates = Object.values(byCell);
+    const usual = rates.find((r) => rates.filter((x) => x === r).length > rates.length / 2);
+    const cells = Object.entries(byCell);
+    if (usual === undefined) return `${opt}: ${cells.map(([c, v]) => `${c} ${v}`).join(', ')}`;
+    const others = cells.filter(([, v]) => v !== usual).map(([c, v]) => `${c} ${v}`);
+    return `${opt} ${usual}${others.length > 0 ? ` (${others.join(', ')})` : ''}`;
   }).join('; ');
 }
 
