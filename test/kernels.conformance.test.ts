@@ -40,7 +40,9 @@ const REQUIRED = new Set((process.env.RNNLM_REQUIRE_BACKENDS ?? '').split(',').m
 const backends: Backend[] = [{ label: 'ref (float32)', kernels: new RefKernels() }];
 /** Loaded wasm backends by build, for the thread-count comparison. */
 const wasmByBuild = new Map<string, { 1?: WasmKernels; 2?: WasmKernels }>();
-for (const relaxed of [false, true]) {
+/** RNNLM_CONFORMANCE_ONLY=ref: the reference row alone (mutation testing of ref.ts, scripts/mutate.mjs). */
+const refOnly = process.env.RNNLM_CONFORMANCE_ONLY === 'ref';
+for (const relaxed of refOnly ? [] : [false, true]) {
   for (const threads of [1, 2] as const) {
     const label = `wasm ${relaxed ? 'simd+relaxed (fma)' : 'simd'}, ${threads} thread${threads > 1 ? 's' : ''}`;
     try {
@@ -57,7 +59,7 @@ for (const relaxed of [false, true]) {
 }
 
 // The optional native GEMM (native/, `npm run build:native`): every GEMM goes to OpenBLAS.
-try {
+if (!refOnly) try {
   const nativeGemm = loadNativeGemm(2);
   backends.push({ label: `wasm + OpenBLAS GEMM, 2 threads (${nativeGemm.info})`, kernels: await createWasmKernels(nodePlatform, { threads: 2, nativeGemm }), family: 'openblas' });
 } catch (err) {

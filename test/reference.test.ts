@@ -115,6 +115,28 @@ test('samplingDistribution by hand: T = 2 takes the square root of the odds, T =
   close('large logits', probs, [1 / (1 + Math.exp(-1)), 1 / (1 + Math.exp(1))], 1e-14);
 });
 
+test('samplingDistribution: the max is subtracted (logits 800 apart do not overflow); k ≥ V keeps all; only the first V logits are read and V probabilities written', () => {
+  const probs = new Float64Array(2);
+  samplingDistribution(probs, Float64Array.from([800, 0]), 2, 1, 0);
+  close('800 apart', probs, [1, Math.exp(-800)], 1e-15, 1e-300);
+  const logits = Float64Array.from([0.5, -1, 2]);
+  const all = new Float64Array(3);
+  samplingDistribution(all, logits, 3, 1.5, 0);
+  for (const k of [3, 4, 100]) {
+    const p = new Float64Array(3);
+    samplingDistribution(p, logits, 3, 1.5, k);
+    close(`top-k ${k} of 3`, p, all, 1e-15);
+  }
+  // a longer logits array (a row of a larger buffer) and a longer probs array: V = 3 of each
+  const longer = new Float64Array(5);
+  samplingDistribution(longer, Float64Array.from([0.5, -1, 2, 50, 50]), 3, 1.5, 0);
+  close('first V of longer arrays', longer.subarray(0, 3), all, 1e-15);
+  assert.deepEqual([...longer.subarray(3)], [0, 0], 'nothing written past V');
+  const sentinel = Float64Array.from([0, 0, 0, 7, 7]);
+  samplingDistribution(sentinel, logits, 3, 1, 0);
+  assert.deepEqual([...sentinel.subarray(3)], [7, 7], 'nothing past V divided');
+});
+
 test('sample(probs, coin): the index where the cumulative probability first exceeds the coin; zero-probability tokens never', () => {
   const probs = [0.2, 0, 0.5, 0.3];
   const cases: Array<[number, number]> = [[0, 0], [0.19, 0], [0.2, 2], [0.5, 2], [0.6999, 2], [0.7, 3], [0.9999, 3]];
