@@ -93,6 +93,11 @@ test('optimizer steps by hand: sgd w - lr·g; adagrad\'s first step is lr·sign(
   close('adagrad', run('adagrad', 0.1), [0.9, 1.1, 0.9], 1e-7);
   close('adam', run('adam', 0.1), [0.9, 1.1, 0.9], 1e-5);
   assert.throws(() => new Optimizer('rmsprop' as OptimizerName, (n) => new Float64Array(n), 3), /one of sgd, adagrad, adam/);
+  // the state each keeps (and a training state saves): sgd none, adagrad s, adam m and v
+  const keys = (name: OptimizerName): string[] => [...new Optimizer(name, (n) => new Float64Array(n), 3).state.keys()];
+  assert.deepEqual(keys('sgd'), []);
+  assert.deepEqual(keys('adagrad'), ['s']);
+  assert.deepEqual(keys('adam'), ['m', 'v']);
 });
 
 test('samplingDistribution: softmax(logits / T) over the top k (ties kept), as torch computes it', () => {
@@ -129,7 +134,7 @@ test('samplingDistribution: the max is subtracted (logits 800 apart do not overf
   }
   // a longer logits array (a row of a larger buffer) and a longer probs array: V = 3 of each
   const longer = new Float64Array(5);
-  samplingDistribution(longer, Float64Array.from([0.5, -1, 2, 50, 50]), 3, 1.5, 0);
+  samplingDistribution(longer, Float64Array.from([0.5, -1, 2, 5000, 5000]), 3, 1.5, 0); // read past V, 5000 would underflow the rest
   close('first V of longer arrays', longer.subarray(0, 3), all, 1e-15);
   assert.deepEqual([...longer.subarray(3)], [0, 0], 'nothing written past V');
   const sentinel = Float64Array.from([0, 0, 0, 7, 7]);
