@@ -306,14 +306,16 @@ test('train keeps stdout for results: the backend and corpus lines only with --v
 
 /** Run `rnnlm train` with a write paused before its rename, kill it there (SIGKILL), and return the dir's files. */
 async function killDuringWrite(d: string, args: string[], hook: { path: string; nth: number }): Promise<string[]> {
+  const flag = join(td.dir, `paused-${hook.path}-${hook.nth}`);
   const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: d, stdio: 'ignore', env: { ...process.env, RNNLM_TEST_WRITE_HOOK: JSON.stringify({ ...hook, pauseMs: 60_000 }) },
+    cwd: d, stdio: 'ignore', env: { ...process.env, RNNLM_TEST_WRITE_HOOK: JSON.stringify({ ...hook, pauseMs: 60_000, pausedFlag: flag }) },
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  // The temporary of the paused write is complete (written and fsynced) once it appears.
-  const tmpOf = `${hook.path}.tmp-${child.pid}-`;
-  for (let i = 0; i < 600 && !readdirSync(d).some((f) => f.startsWith(tmpOf)); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.ok(readdirSync(d).some((f) => f.startsWith(tmpOf)), `the write of ${hook.path} #${hook.nth} never paused`);
+  // The paused write's temporary is complete (written and fsynced) once the flag names it.
+  for (let i = 0; i < 1200 && !existsSync(flag); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(existsSync(flag), `the write of ${hook.path} #${hook.nth} never paused`);
+  const tmp = join(d, readFileSync(flag, 'utf8')); // relative to the child's cwd
+  assert.ok(existsSync(tmp), `${tmp} is there while paused`);
   child.kill('SIGKILL');
   assert.equal(await exited, 'SIGKILL');
   return readdirSync(d).sort();

@@ -123,6 +123,10 @@ test('files read in chunks are checked as readText checks them', () => {
       assert.throws(() => readText(join(d, name)), (e: Error) => e instanceof InputError && re.test(e.message), name);
     }
     assert.throws(() => forEachTextPiece(join(d, 'missing.txt'), () => {}), (e: Error) => e instanceof InputError && /no such file/.test(e.message));
+    // builtin: names go through the one parser (data/builtin), which names the valid ones
+    for (const read of [(n: string) => readText(n), (n: string) => forEachTextPiece(n, () => {})]) {
+      assert.throws(() => read('builtin:dev'), (e: Error) => e instanceof InputError && /builtin:train, builtin:valid, builtin:test/.test(e.message));
+    }
     assert.throws(() => forEachTextPiece(d, () => {}), (e: Error) => e instanceof InputError && /directory/.test(e.message));
     // a NUL byte past the first MiB is not a reason to refuse (as readText)
     const late = Buffer.alloc((1 << 20) + 10, 0x61);

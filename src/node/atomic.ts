@@ -8,7 +8,7 @@
 // the next successful write of the same target removes them. readFileBytes turns the usual
 // failures (missing, a directory, no permission) into InputError naming the path.
 
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { InputError, OutputError } from '../errors.js';
@@ -33,7 +33,10 @@ export function writeFileAtomicSync(path: string, bytes: Uint8Array | string): v
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
-    if (hook?.pauseMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, hook.pauseMs);
+    if (hook?.pauseMs) {
+      if (hook.pausedFlag) writeFileSync(hook.pausedFlag, tmp); // tells the test where it paused
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, hook.pauseMs);
+    }
     renameSync(tmp, path);
     created = false;
   } catch (err) {
@@ -77,16 +80,18 @@ export function writeFailure(path: string, err: unknown): OutputError {
 
 /**
  * Test hook, set by tests only (never in normal use): RNNLM_TEST_WRITE_HOOK is a JSON object
- * {"path": suffix, "nth": n, "fail": "ENOSPC"} or {"path": suffix, "nth": n, "pauseMs": ms}: the
- * n-th atomic write (counted from 1, default every one) of a path ending in `suffix` in this
- * process fails with that errno code after writing half its bytes, or pauses for `pauseMs` between
- * the fsync of its temporary and the rename (a test kills the process there).
+ * {"path": suffix, "nth": n, "fail": "ENOSPC"} or {"path": suffix, "nth": n, "pauseMs": ms,
+ * "pausedFlag": file}: the n-th atomic write (counted from 1, default every one) of a path ending
+ * in `suffix` in this process fails with that errno code after writing half its bytes, or pauses
+ * for `pauseMs` between the fsync of its temporary and the rename, after writing the temporary's
+ * path to `pausedFlag` (a test kills the process there).
  */
+interface WriteHook { path?: string; nth?: number; fail?: string; pauseMs?: number; pausedFlag?: string }
 const hookWrites = new Map<string, number>();
-function testHook(path: string): { fail?: string; pauseMs?: number } | null {
+function testHook(path: string): WriteHook | null {
   const spec = process.env.RNNLM_TEST_WRITE_HOOK;
   if (!spec) return null;
-  const h = JSON.parse(spec) as { path?: string; nth?: number; fail?: string; pauseMs?: number };
+  const h = JSON.parse(spec) as WriteHook;
   if (h.path !== undefined && !path.endsWith(h.path)) return null;
   const n = (hookWrites.get(h.path ?? '') ?? 0) + 1;
   hookWrites.set(h.path ?? '', n);
