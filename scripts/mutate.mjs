@@ -49,10 +49,11 @@ function run(name) {
     reporters: ['clear-text', 'progress', 'json'],
     jsonReporter: { fileName: join(dir, `${name}.json`) },
     clearTextReporter: { allowColor: false, logTests: false },
-    tempDirName: '.stryker-tmp',
+    // a sandbox folder of its own, so that two runs never clean up each other's
+    tempDirName: `.stryker-tmp/${name}`,
     cleanTempDir: true,
     timeoutFactor: 2,
-    ignorePatterns: ['reports', 'runs', 'native/build/Release/obj.target'],
+    ignorePatterns: ['reports', 'runs', '.stryker-tmp', 'test-artifacts', 'native/build/Release/obj.target'],
   };
   const file = join(ROOT, '.stryker-tmp', `config-${name}.json`);
   mkdirSync(join(ROOT, '.stryker-tmp'), { recursive: true });
