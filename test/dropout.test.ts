@@ -100,6 +100,26 @@ test('dropout is inverted: E[dropped embedding] = embedding, and about P of the 
   assert.ok(Math.abs(mean - 2) < 0.05, `mean ${mean}`);
 });
 
+test('dropout kernels: two 32-bit draws per mask, whatever its size; nothing written past n', async () => {
+  const { dropoutMask, dropoutForward, dropoutBackward } = await import('../src/nn/dropout.js');
+  const rng = new Rng(6);
+  const twin = new Rng(6);
+  const mask = new Float64Array(6).fill(9);
+  dropoutMask(k, mask, 0.25, rng, 4);
+  twin.nextU32();
+  twin.nextU32();
+  assert.deepEqual(rng.getState(), twin.getState(), 'drew exactly two words');
+  assert.deepEqual([...mask.subarray(4)], [9, 9], 'nothing past n');
+  assert.ok(mask.subarray(0, 4).every((v) => v === 0 || v === 1 / 0.75));
+  const y = new Float64Array(4).fill(7);
+  dropoutForward(k, y, Float64Array.from([1, 2, 3, 4]), Float64Array.from([0, 2, 2, 0]), 3);
+  assert.deepEqual([...y], [0, 4, 6, 7]);
+  const dx = new Float64Array(4).fill(7);
+  dropoutBackward(k, dx, Float64Array.from([1, 1, 1, 1]), Float64Array.from([2, 0, 2, 2]), 3);
+  assert.deepEqual([...dx], [2, 0, 2, 7]);
+});
+
+
 /** An Rng whose first `first` 32-bit words come from seed a and the rest from seed b. */
 function splicedRng(first: number, a: number, b: number): Rng {
   const ra = new Rng(a);
