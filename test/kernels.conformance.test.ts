@@ -85,7 +85,9 @@ function family(name: string, check: (k: Kernels) => void): void {
       const required = b.skip !== undefined && b.family !== undefined && REQUIRED.has(b.family);
       it(b.label, { skip: required ? false : b.skip }, () => {
         if (required) assert.fail(`backend "${b.label}" is required here (RNNLM_REQUIRE_BACKENDS) but did not load: ${b.skip}`);
+        guarded.length = 0;
         check(b.kernels!);
+        checkGuards(name);
       });
     }
   });
@@ -107,10 +109,35 @@ function randArray(rng: Rng, n: number, lo = -1, hi = 1): Float64Array {
  */
 function f32(k: Kernels, src: ArrayLike<number>, off: number, own: boolean): Float32Array {
   const base = own ? k.alloc(src.length + off + 3) : new Float32Array(src.length + off + 3);
-  base.fill(Number.NaN); // anything a kernel reads past its range shows up
+  // Guards around the range: NaN (a kernel that reads past its range gets NaN) or, every other
+  // array, 7.25 (a kernel that adds into past its range changes it; NaN + x would stay NaN).
+  const guard = guardToggle++ % 2 === 0 ? Number.NaN : 7.25;
+  base.fill(guard);
   const a = base.subarray(off, off + src.length);
   a.set(src);
+  guarded.push({ base, off, len: src.length, guard });
   return a;
+}
+
+/** The arrays f32 made since the last check, with the guards around their ranges. */
+const guarded: Array<{ base: Float32Array; off: number; len: number; guard: number }> = [];
+let guardToggle = 0;
+
+/**
+ * Assert that no kernel wrote outside the ranges it was given: the guard elements around every
+ * array f32 made since the last check are unchanged (a write one past the end would land in the
+ * next tensor of an arena). Called by expectClose and sameBits after each kernel call.
+ */
+function checkGuards(what: string): void {
+  for (const { base, off, len, guard } of guarded) {
+    for (let i = 0; i < base.length; i++) {
+      if (i === off) i = off + len;
+      if (i < base.length && !Object.is(base[i], guard)) {
+        assert.fail(`${what}: a kernel wrote outside its range: element ${i - off - (i >= off + len ? len : 0)} ${i < off ? 'before' : 'past'} an array of ${len} is ${base[i]}`);
+      }
+    }
+  }
+  guarded.length = 0;
 }
 
 /**
@@ -118,6 +145,7 @@ function f32(k: Kernels, src: ArrayLike<number>, off: number, own: boolean): Flo
  * the values and the tolerance.
  */
 function expectClose(what: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: (i: number) => number, n = want.length): void {
+  checkGuards(what);
   let worst = -1;
   let worstRatio = 0;
   let maxDiff = 0;
@@ -151,6 +179,7 @@ function expectCloseScalar(what: string, got: number, want: number, tol: number)
 }
 
 function sameBits(what: string, a: Float32Array, b: Float32Array): void {
+  checkGuards(what);
   assert.equal(a.length, b.length);
   const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
@@ -286,6 +315,7 @@ family('softmaxXent: a NaN logit makes the loss NaN (the divergence guard relies
   }
   const z = k.alloc(6);
   assert.throws(() => k.softmaxXent(z, Int32Array.from([0, 3]), 2, 3, false, 1), /target 3 at row 1/);
+  assert.throws(() => k.softmaxXent(z, Int32Array.from([-1, 0]), 2, 3, false, 1), /target -1 at row 0/);
 });
 
 family('actForward / actBackward: sigmoid, tanh, relu, in place and out of place', (k) => {
@@ -391,6 +421,8 @@ family('scale, sgdUpdate, adagradUpdate, adamUpdate', (k) => {
     const off = n % 3;
     const w = randArray(rng, len);
     const g = randArray(rng, len, -0.1, 0.1);
+    // a few tiny gradients, where Adagrad's and Adam's eps is not negligible beside √s
+    for (let i = 0; i < len; i += 7) g[i] = Math.fround(g[i] * 1e-8);
     const tolW = (want: Float64Array, w0: Float64Array) => (i: number) => 1e-6 * (Math.abs(want[i]) + Math.abs(want[i] - w0[i])) + 1e-38;
 
     const sw = spec.scale(w, 0.37);
@@ -405,6 +437,7 @@ family('scale, sgdUpdate, adagradUpdate, adamUpdate', (k) => {
     expectClose(`sgdUpdate n=${len}`, g32, gw, tolW(gw, w));
 
     const s0 = randArray(rng, len, 0, 0.5);
+    for (let i = 0; i < len; i += 7) s0[i] = 0;
     const ag = spec.adagrad(w, s0, g, 0.1, 1e-8);
     const aw32 = f32(k, w, off, own);
     const as32 = f32(k, s0, 2, !own);
@@ -517,6 +550,87 @@ family('gruForward / gruBackward: gates, state and their gradients against float
     expectClose(`gruBackward (no dhPrev) dGi B=${B} H=${H}`, dGi2, bw.dGi, (i) => 2e-6 * mag.dGi[i] + 1e-38);
     n++;
   }
+});
+
+family('extent: every kernel writes only the elements its sizes name (arrays one longer, the extra element a sentinel)', (k) => {
+  // A kernel's arrays may be longer than its sizes say (scratch buffers, rows of an arena): a
+  // write one past the range would change the next tensor. (f32's views end at the range, where
+  // such writes are dropped; here the arrays go on.)
+  const rng = new Rng(77);
+  const S = 7.25;
+  /** An output (sentinel S after it) or an input (-S after it: a kernel that copies it over is caught too). */
+  const arr = (n: number, lo = -1, hi = 1, sentinel = S): Float32Array => {
+    const a = k.alloc(n + 1);
+    a.set(randArray(rng, n, lo, hi));
+    a[n] = sentinel;
+    return a;
+  };
+  const inp = (n: number, lo = -1, hi = 1): Float32Array => arr(n, lo, hi, -S);
+  const tail = (what: string, a: ArrayLike<number>, n: number): void => assert.equal(a[n], S, `${what}: wrote past its ${n} elements`);
+  const [M, N, K, R, C, B, H, n] = [3, 4, 5, 3, 6, 2, 3, 9];
+  for (const [ta, tb] of LAYOUTS) {
+    const Cm = arr(M * N);
+    k.gemm(Cm, inp(M * K), inp(K * N), M, N, K, ta, tb, 1);
+    tail(`gemm ${ta} ${tb}`, Cm, M * N);
+  }
+  const tr = arr(R * C);
+  k.transpose(tr, inp(R * C), R, C);
+  tail('transpose', tr, R * C);
+  const z = arr(R * C, -3, 3);
+  const lp = new Float64Array(R + 1).fill(S);
+  k.softmaxXent(z, Int32Array.from([0, 5, 2]), R, C, true, 1, lp);
+  tail('softmaxXent dlogits', z, R * C);
+  tail('softmaxXent logProbs', lp, R);
+  const Y = arr(R * C);
+  k.addBias(Y, inp(C), R, C);
+  tail('addBias', Y, R * C);
+  const db = arr(C);
+  k.sumRows(db, inp(R * C), R, C);
+  tail('sumRows', db, C);
+  for (const act of ['sigmoid', 'tanh', 'relu'] as const) {
+    const y = arr(n, -3, 3);
+    k.actForward(y, inp(n, -3, 3), n, act);
+    tail(`actForward ${act}`, y, n);
+    const dx = arr(n);
+    k.actBackward(dx, inp(n, 0, 1), inp(n), n, act);
+    tail(`actBackward ${act}`, dx, n);
+  }
+  const [G, c, tc, h] = [arr(B * 4 * H, -2, 2), arr(B * H), arr(B * H), arr(B * H)];
+  k.lstmForward(G, inp(B * H), c, tc, h, B, H);
+  for (const [what, a, len] of [['G', G, B * 4 * H], ['c', c, B * H], ['tc', tc, B * H], ['h', h, B * H]] as const) tail(`lstmForward ${what}`, a, len);
+  const [dG, dc] = [arr(B * 4 * H), arr(B * H)];
+  k.lstmBackward(dG, inp(B * 4 * H, 0, 1), inp(B * H), inp(B * H), inp(B * H), dc, B, H);
+  tail('lstmBackward dG', dG, B * 4 * H);
+  tail('lstmBackward dc', dc, B * H);
+  const [Gi, hg] = [arr(B * 3 * H, -2, 2), arr(B * H)];
+  k.gruForward(Gi, inp(B * 3 * H), inp(B * H), hg, B, H);
+  tail('gruForward Gi', Gi, B * 3 * H);
+  tail('gruForward h', hg, B * H);
+  const [dGi, dGh, dhp] = [arr(B * 3 * H), arr(B * 3 * H), arr(B * H)];
+  k.gruBackward(dGi, dGh, inp(B * 3 * H, 0, 1), inp(B * 3 * H), inp(B * H), inp(B * H), dhp, B, H);
+  for (const [what, a, len] of [['dGi', dGi, B * 3 * H], ['dGh', dGh, B * 3 * H], ['dhPrev', dhp, B * H]] as const) tail(`gruBackward ${what}`, a, len);
+  // ids longer than R: the extra id must not be used
+  const out = arr(R * C);
+  k.gatherRows(out, inp(3 * C), Int32Array.from([2, 0, 2, 1]), R, C);
+  tail('gatherRows', out, R * C);
+  const dT = arr(3 * C);
+  const row2 = dT.slice(2 * C, 3 * C);
+  k.scatterAddRows(dT, inp(R * C), Int32Array.from([0, 1, 0, 2]), R, C);
+  tail('scatterAddRows', dT, 3 * C);
+  assert.deepEqual([...dT.subarray(2 * C, 3 * C)], [...row2], 'scatterAddRows: row 2 (named only by the id past R) changed');
+  const x = arr(n);
+  k.scale(x, 0.5, n);
+  tail('scale', x, n);
+  const w = arr(n);
+  k.sgdUpdate(w, inp(n), 0.1, n);
+  tail('sgdUpdate', w, n);
+  const [wa, sa] = [arr(n), arr(n, 0, 1)];
+  k.adagradUpdate(wa, sa, inp(n), 0.1, 1e-10, n);
+  tail('adagradUpdate w', wa, n);
+  tail('adagradUpdate s', sa, n);
+  const [wm, m, v] = [arr(n), arr(n), arr(n, 0, 1)];
+  k.adamUpdate(wm, m, v, inp(n), 1e-3, 0.9, 0.999, 1e-8, 2, n);
+  for (const [what, a] of [['w', wm], ['m', m], ['v', v]] as const) tail(`adamUpdate ${what}`, a, n);
 });
 
 family('Float64Array arguments give the reference result exactly (gradient checks)', (k) => {
