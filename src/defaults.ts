@@ -20,12 +20,33 @@ export const MODEL_DEFAULTS = Object.freeze({
   foldInput: false,
 });
 
+type CellName = 'sigmoid' | 'tanh' | 'relu' | 'lstm' | 'gru';
+type OptimizerName = 'sgd' | 'adagrad' | 'adam';
+
+/**
+ * The initial learning rate when none is given, by optimizer and cell: rates that train a
+ * 32-unit model of each cell well with the other defaults (B 20, T 35, clip 0.25) on a PTB slice
+ * and on the built-in corpus (bench/lr-sweep.ts; README, "Learning rates"). SGD's rate is per
+ * unit of the mean loss over the B·T tokens of a segment; Adam's and Adagrad's are step sizes.
+ */
+export const LEARNING_RATES: Readonly<Record<OptimizerName, Readonly<Record<CellName, number>>>> = Object.freeze({
+  sgd: Object.freeze({ sigmoid: 20, tanh: 5, relu: 1, lstm: 20, gru: 10 }),
+  adagrad: Object.freeze({ sigmoid: 0.1, tanh: 0.1, relu: 0.03, lstm: 0.1, gru: 0.1 }),
+  adam: Object.freeze({ sigmoid: 0.002, tanh: 0.002, relu: 0.001, lstm: 0.002, gru: 0.002 }),
+});
+
+/** The default initial learning rate of `cell` trained with `optimizer` (LEARNING_RATES). */
+export function defaultLearningRate(cell: CellName, optimizer: OptimizerName): number {
+  return LEARNING_RATES[optimizer][cell];
+}
+
 /** Training: see TrainOptions (train/trainer.ts). */
 export const TRAIN_DEFAULTS = Object.freeze({
   batch: 20,
   bptt: 35,
   epochs: 10,
-  lr: 20,
+  /** For SGD on the default (sigmoid) cell; trainRun and the CLI take LEARNING_RATES by cell and optimizer. */
+  lr: LEARNING_RATES.sgd.sigmoid,
   optimizer: 'sgd' as 'sgd' | 'adagrad' | 'adam',
   clip: 0.25,
   lrDecay: 4,
@@ -70,6 +91,8 @@ export const LIMITS = Object.freeze({
   width: 65536,
   /** Vocabulary size. */
   vocab: 1 << 24,
+  /** Bytes of kernel memory a model may use: the wasm32 memory's 4 GiB (nn/memory.ts checks it up front). */
+  memoryBytes: 2 ** 32,
 });
 
 /** The gradient check's tiny model and its finite differences (nn/gradcheck.ts). */

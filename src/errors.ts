@@ -15,6 +15,20 @@ export class RnnlmError extends Error {
 /** A file that cannot be read or is not usable text (missing, empty, binary). */
 export class InputError extends RnnlmError {}
 
+/**
+ * A file that cannot be written (disk full, no permission, read-only file system, missing
+ * directory). Files are replaced atomically, so the previous version is still intact; the
+ * message says so and where it is. Exit code 5.
+ */
+export class OutputError extends RnnlmError {
+  /** The system's error code (ENOSPC, EACCES, …), as on the error that caused it. */
+  readonly code: string;
+  constructor(message: string, code: string) {
+    super(message, 5);
+    this.code = code;
+  }
+}
+
 /** A checkpoint that is truncated, corrupt, or does not match its own config. */
 export class CheckpointError extends RnnlmError {}
 

@@ -1,4 +1,4 @@
-// Tests for the built-in corpus (src/data/builtin.ts): the automaton is a proper DPFA, the
+// Tests for the built-in corpus (src/data/builtin/): the automaton is a proper DPFA, the
 // splits are deterministic and well formed, and the probabilities are exact — checked against
 // hand-computed values on a toy automaton built with the same builder, by exhaustive
 // enumeration, by sampling frequencies, and against Monte Carlo estimates on the real source.

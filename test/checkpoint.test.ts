@@ -1,4 +1,4 @@
-// Library-level checkpoint tests (src/io/checkpoint*.ts, src/io/train-state.ts, src/tasks/train.ts):
+// Library-level checkpoint tests (src/io/checkpoint.ts, src/io/train-state.ts, src/node/train-run.ts):
 // a trained model survives save + load bit for bit, under PyTorch's tensor names and shapes, with
 // its config and vocabulary in the metadata; a run interrupted mid-epoch and resumed ends in
 // exactly the same parameters as an uninterrupted one; saving leaves no temporary files behind.
@@ -185,10 +185,10 @@ test('resume equals uninterrupted (adam, seed 5): optimizer moments carried acro
   await resumeEqualsUninterrupted('adam', 5);
 });
 
-// BUG (src/rng.ts): nextU32 stores `a = b ^ (b >>> 9)`, a *signed* 32-bit integer, so getState()
-// can return negative words, which setState() then refuses ("must be four unsigned 32-bit
-// integers"). The train state saves getState(), so resuming a run fails with a RangeError and a
-// stack trace for about half of all seeds, the default seed 1 among them.
+// A fixed bug (src/rng.ts): nextU32 stored `a = b ^ (b >>> 9)`, a *signed* 32-bit integer, so
+// getState() could return negative words, which setState() refused ("must be four unsigned 32-bit
+// integers"); resuming a run then failed with a RangeError for about half of all seeds, the
+// default seed 1 among them. getState() now returns unsigned words; this keeps it so.
 test('train state: the RNG state of every seed round-trips through getState / setState', () => {
   const failing: number[] = [];
   for (let seed = 0; seed < 64; seed++) {

@@ -4,10 +4,8 @@
 // training and evaluation use), the output's cost H·(C + V/C) instead of H·V, checkpoints with
 // the "classes" metadata, training, and the new flags end to end through the CLI.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RefKernels } from '../src/kernels/ref.js';
 import type { Kernels } from '../src/kernels/kernels.js';
 import { CELLS, makeConfig } from '../src/nn/config.js';
@@ -16,7 +14,6 @@ import { assignClasses, unigramCounts, validateClasses } from '../src/data/class
 import { gradcheck } from '../src/nn/gradcheck.js';
 import { Rng } from '../src/rng.js';
 import { Vocab } from '../src/data/vocab.js';
-import { builtinText } from '../src/data/builtin/index.js';
 import { CheckpointError, ConfigError } from '../src/errors.js';
 import { evaluateIds } from '../src/infer/evaluate.js';
 import { train, DEFAULT_TRAIN } from '../src/train/trainer.js';
@@ -26,18 +23,13 @@ import { readFileBytes } from '../src/node/atomic.js';
 import { readText } from '../src/node/text-file.js';
 import { loadModel } from '../src/node/checkpoint-file.js';
 import { trainRun } from '../src/node/train-run.js';
-import { assertBitEqual, assertCleanFailure, assertOk, makeText, rmTemp, runCli, tempDir } from './helpers.js';
+import { assertBitEqual, assertCleanFailure, assertOk, runCli } from './helpers.js';
+import { builtinSlice, useTextDir } from './fixtures.js';
 
 const TOL = 1e-6;
 const k = new RefKernels();
 
-let dir = '';
-before(() => {
-  dir = tempDir('rnnlm-classes-');
-  writeFileSync(join(dir, 'train.txt'), makeText(41, 300));
-  writeFileSync(join(dir, 'valid.txt'), makeText(42, 40));
-});
-after(() => rmTemp(dir));
+const td = useTextDir('rnnlm-classes-', 41);
 
 // ---------------------------------------------------------------------------------------------
 // Binning.
@@ -156,6 +148,36 @@ test('the class softmax is a distribution: Σ_w P(w|h) = 1 within 1e-6 for sever
   assert.ok(Math.abs(logits[0] - logits[V]) > 1e-3 || Math.abs(logits[1] - logits[V + 1]) > 1e-3);
 });
 
+test('per-token log-probabilities of mixed targets come back in row order (loss path = full distribution, row by row)', () => {
+  // The loss sorts rows by their target's class; with one target repeated (above) that sort is
+  // the identity, so only mixed targets show whether logProbs[r] is written back to row r.
+  const V = 41;
+  const m = classModel(V, 6);
+  const T = 5;
+  const B = 3;
+  const N = T * B;
+  const x = Int32Array.from({ length: N }, (_, i) => (i * 13 + 5) % V);
+  const targets = Int32Array.from({ length: N }, (_, i) => (i * 17 + 3) % V); // spread over the classes
+  assert.ok(new Set(Array.from(targets, (t) => m.wordClasses![t])).size >= 4, 'targets from several classes');
+  const state0 = m.newState(B);
+  const full = m.forward(x, T, B, state0.slice()).slice(); // log P(w | h) [N, V]
+  m.forward(x, T, B, state0.slice(), { logits: false });
+  const lp = new Float64Array(N);
+  const nll = m.loss(targets, false, 1, lp);
+  for (let r = 0; r < N; r++) {
+    assert.ok(Math.abs(lp[r] - full[r * V + targets[r]]) < 1e-5, `row ${r} (target ${targets[r]}): loss path ${lp[r]}, distribution ${full[r * V + targets[r]]}`);
+  }
+  assert.ok(Math.abs(-lp.reduce((a, b) => a + b, 0) - nll) < 1e-9 * nll);
+  // and through evaluateIds, where library users get them
+  const ids = Int32Array.from({ length: 30 }, (_, i) => (i * 7 + 2) % V);
+  const out = new Float64Array(ids.length);
+  evaluateIds(m, ids, { logProbs: out, chunk: 7 });
+  const st = m.newState(1);
+  const xs = Int32Array.from({ length: ids.length }, (_, t) => (t === 0 ? 0 : ids[t - 1]));
+  const lps = m.forward(xs, ids.length, 1, st);
+  for (let t = 0; t < ids.length; t++) assert.ok(Math.abs(out[t] - lps[t * V + ids[t]]) < 1e-5, `evaluateIds token ${t}`);
+});
+
 test('the output costs H·(C + |class|) per token, not H·V: gemm work of a training step', () => {
   const V = 400;
   const H = 8;
@@ -213,10 +235,7 @@ test('checkpoint: class_decoder.* tensors and a "classes" metadata array; valida
 });
 
 test('training with a class softmax lowers validation perplexity as far as the full softmax; evaluation equals the log-probability path', async () => {
-  const trainText = builtinText('train').split('\n').slice(0, 500).join('\n') + '\n';
-  const vocab = Vocab.build(trainText, 'word');
-  const ids = vocab.encode(trainText).ids;
-  const valid = vocab.encode(builtinText('valid')).ids.subarray(0, 1000);
+  const { vocab, ids, valid } = builtinSlice(500, 1000);
   const opts = { ...DEFAULT_TRAIN, batch: 8, bptt: 10, epochs: 2, lr: 0.01, optimizer: 'adam', clip: 1 } as const;
   for (const cell of ['sigmoid', 'lstm'] as const) {
     const full = new RnnLM(makeConfig({ vocabSize: vocab.size, embed: 16, hidden: 16, cell }), k);
@@ -245,17 +264,17 @@ test('training with a class softmax lowers validation perplexity as far as the f
 });
 
 test('trainRun --classes bins by the training text\'s counts and saves them; the model loads and resumes', async () => {
-  const save = join(dir, 'c.safetensors');
+  const save = td.path('c.safetensors');
   const r = await trainRun({
-    train: join(dir, 'train.txt'), valid: join(dir, 'valid.txt'), save, embed: 6, hidden: 6, batch: 4, bptt: 6, epochs: 1,
+    train: td.path('train.txt'), valid: td.path('valid.txt'), save, embed: 6, hidden: 6, batch: 4, bptt: 6, epochs: 1,
     lr: 0.01, optimizer: 'adam', backend: 'ref', classes: 5, cell: 'lstm',
   });
-  const vocab = Vocab.build(readText(join(dir, 'train.txt')), 'word');
-  const want = assignClasses(unigramCounts(vocab.encode(readText(join(dir, 'train.txt'))).ids, vocab.size), 5);
+  const vocab = Vocab.build(readText(td.path('train.txt')), 'word');
+  const want = assignClasses(unigramCounts(vocab.encode(readText(td.path('train.txt'))).ids, vocab.size), 5);
   const loaded = loadModel(save, k);
   assert.deepEqual(Array.from(loaded.model.wordClasses!), Array.from(want));
   assert.ok(r.bestValidPerplexity! < vocab.size);
-  const r2 = await trainRun({ train: join(dir, 'train.txt'), valid: join(dir, 'valid.txt'), save, epochs: 2, backend: 'ref', resume: true });
+  const r2 = await trainRun({ train: td.path('train.txt'), valid: td.path('valid.txt'), save, epochs: 2, backend: 'ref', resume: true });
   assert.equal(r2.epochs, 2);
   assertBitEqual(new Int32Array(loadModel(save, k).model.wordClasses!) as unknown as Float32Array, new Int32Array(want) as unknown as Float32Array, 'classes after resume');
 });
@@ -265,32 +284,32 @@ test('trainRun --classes bins by the training text\'s counts and saves them; the
 
 test('CLI: train --cell gru --tied --dropout --classes, then eval, generate and score; bad values name the valid choices', () => {
   const flags = ['--train', 'train.txt', '--valid', 'valid.txt', '--embed', '8', '--hidden', '8', '--batch', '4', '--bptt', '6', '--epochs', '1', '--backend', 'ref'];
-  const t = runCli(['train', '--save', 'g.safetensors', '--cell', 'gru', '--tied', '--dropout', '0.2', '--classes', '6', ...flags, '--json'], dir);
+  const t = runCli(['train', '--save', 'g.safetensors', '--cell', 'gru', '--tied', '--dropout', '0.2', '--classes', '6', ...flags, '--json'], td.dir);
   assertOk(t);
-  const { metadata } = decodeSafetensors(readFileBytes(join(dir, 'g.safetensors')));
+  const { metadata } = decodeSafetensors(readFileBytes(td.path('g.safetensors')));
   assert.deepEqual(JSON.parse(metadata.config!), { level: 'word', cell: 'gru', layers: 1, embed: 8, hidden: 8, vocab_size: JSON.parse(metadata.vocab!).length, dropout: 0.2, tied: true, classes: 6 });
-  const ev = runCli(['eval', '--model', 'g.safetensors', '--text', 'valid.txt', '--json', '--backend', 'ref'], dir);
+  const ev = runCli(['eval', '--model', 'g.safetensors', '--text', 'valid.txt', '--json', '--backend', 'ref'], td.dir);
   assertOk(ev);
   assert.ok(JSON.parse(ev.stdout).perplexity > 1);
-  assertOk(runCli(['generate', '--model', 'g.safetensors', '--length', '20', '--backend', 'ref'], dir));
-  assertOk(runCli(['score', '--model', 'g.safetensors', '--text', 'valid.txt', '--backend', 'ref'], dir));
-  const lstm = runCli(['train', '--save', 'l.safetensors', '--cell', 'lstm', '--layers', '2', '--forget-bias', '1', ...flags], dir);
+  assertOk(runCli(['generate', '--model', 'g.safetensors', '--length', '20', '--backend', 'ref'], td.dir));
+  assertOk(runCli(['score', '--model', 'g.safetensors', '--text', 'valid.txt', '--backend', 'ref'], td.dir));
+  const lstm = runCli(['train', '--save', 'l.safetensors', '--cell', 'lstm', '--layers', '2', '--forget-bias', '1', ...flags], td.dir);
   assertOk(lstm);
-  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--tied', '--embed', '4', '--hidden', '8', '--epochs', '1'], dir), [/embed = hidden/]);
-  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--dropout', '1'], dir), [/--dropout/, /probability/]);
-  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--cell', 'rnn'], dir), [/sigmoid, tanh, relu, lstm, gru/]);
-  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--classes', '1', ...flags], dir), [/classes/, /from 2/]);
+  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--tied', '--embed', '4', '--hidden', '8', '--epochs', '1'], td.dir), [/embed = hidden/]);
+  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--dropout', '1'], td.dir), [/--dropout/, /probability/]);
+  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--cell', 'rnn'], td.dir), [/sigmoid, tanh, relu, lstm, gru/]);
+  assertCleanFailure(runCli(['train', '--save', 'x.safetensors', '--classes', '1', ...flags], td.dir), [/classes/, /from 2/]);
 });
 
 test('CLI: gradcheck --cell lstm / gru passes, and with no --cell checks every cell', () => {
   for (const cell of ['lstm', 'gru']) {
-    const r = runCli(['gradcheck', '--cell', cell, '--json'], dir);
+    const r = runCli(['gradcheck', '--cell', cell, '--json'], td.dir);
     assertOk(r);
     const o = JSON.parse(r.stdout);
     assert.equal(o.pass, true);
     assert.deepEqual(o.results.map((x: { cell: string }) => x.cell), [cell]);
   }
-  const all = runCli(['gradcheck', '--json', '--tied', '--dropout', '0.3', '--classes', '3'], dir);
+  const all = runCli(['gradcheck', '--json', '--tied', '--dropout', '0.3', '--classes', '3'], td.dir);
   assertOk(all);
   const o = JSON.parse(all.stdout);
   assert.deepEqual(o.results.map((x: { cell: string }) => x.cell), [...CELLS]);

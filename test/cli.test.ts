@@ -151,7 +151,7 @@ test('score: one line per input line; each line scored on its own; equals -nll o
   }
 });
 
-test('gradcheck --json: passes for sigmoid, tanh and relu', () => {
+test('gradcheck --json: passes for every cell', () => {
   const o = oneJson(runCli(['gradcheck', '--json'], dir));
   assert.equal(o.pass, true);
   const worst = num(o, 'max_rel_error');
@@ -276,8 +276,8 @@ test('train --resume on a different training text is refused and leaves the stat
 });
 
 // The checkpoint from before() was trained with the default seed 1; resuming the finished run
-// must succeed (nothing left to do) and keep the model. Today it dies with a RangeError and a
-// stack trace: see the RNG bug in checkpoint.test.ts.
+// must succeed (nothing left to do) and keep the model. It used to die with a RangeError and a
+// stack trace (the RNG-state bug, fixed; see checkpoint.test.ts).
 test('train --resume of a finished run (default seed) exits 0 and keeps the model', () => {
   const { d, m } = copyOfModel();
   try {
@@ -302,7 +302,7 @@ test('a diverging run exits 3 naming the step and leaves the best checkpoint unt
   try {
     const before = readFileSync(m);
     const stateBefore = readFileSync(`${m}.state`);
-    const r = runCli(['train', '--save', 'm.safetensors', '--epochs', '2', '--cell', 'relu', '--lr', '1e30', '--clip', '0', ...TINY], d);
+    const r = runCli(['train', '--save', 'm.safetensors', '--force', '--epochs', '2', '--cell', 'relu', '--lr', '1e30', '--clip', '0', ...TINY], d);
     assertCleanFailure(r, [/diverged/, /step \d+/, /--lr|--clip/], { exitCode: 3, afterProgress: true });
     const step = Number(/step (\d+)/.exec(r.stderr)![1]);
     assert.ok(step >= 1 && step <= 65, `step ${step} should lie in the first epoch (65 batches)`);
@@ -313,15 +313,16 @@ test('a diverging run exits 3 naming the step and leaves the best checkpoint unt
   }
 });
 
-// BUG (src/train/trainer.ts): only a NaN / ±Infinity loss counts as divergence. With the
+// A fixed bug (src/train/trainer.ts): only a NaN / ±Infinity loss counted as divergence. With the
 // sigmoid cell, --lr 1e30 --clip 0 drives the loss to ~4e29 nats per token — finite, but the
-// perplexity is Infinity — and the run "completes", prints "valid ppl Infinity (best, saved)",
-// overwrites the good best checkpoint and exits 0.
+// perplexity is Infinity — and the run "completed", printed "valid ppl Infinity (best, saved)",
+// overwrote the good best checkpoint and exited 0. A loss whose perplexity overflows is now
+// divergence too.
 test('a run whose perplexity overflows (sigmoid, --lr 1e30) is divergence: exit 3, best checkpoint kept', () => {
   const { d, m } = copyOfModel();
   try {
     const before = readFileSync(m);
-    const r = runCli(['train', '--save', 'm.safetensors', '--epochs', '1', '--lr', '1e30', '--clip', '0', ...TINY], d);
+    const r = runCli(['train', '--save', 'm.safetensors', '--force', '--epochs', '1', '--lr', '1e30', '--clip', '0', ...TINY], d);
     assertCleanFailure(r, [/diverged/, /step \d+/], { exitCode: 3, afterProgress: true });
     assert.ok(readFileSync(m).equals(before), 'best checkpoint overwritten by a model with infinite perplexity');
   } finally {

@@ -5,10 +5,8 @@
 // ones, and a tied model keeps one copy in the arena, two equal tensors in the checkpoint, and
 // decoder = encoder after training.
 
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { RefKernels } from '../src/kernels/ref.js';
 import { CELLS, makeConfig } from '../src/nn/config.js';
 import { RnnLM, modelSpecs } from '../src/nn/model.js';
@@ -23,18 +21,13 @@ import { decodeTrainState, statePath } from '../src/io/train-state.js';
 import { readFileBytes } from '../src/node/atomic.js';
 import { loadModel } from '../src/node/checkpoint-file.js';
 import { trainRun, type TrainRunOptions } from '../src/node/train-run.js';
-import { assertBitEqual, assertGradcheck, makeText, rmTemp, tempDir } from './helpers.js';
+import { assertBitEqual, assertGradcheck, makeText } from './helpers.js';
+import { useTextDir } from './fixtures.js';
 
 const TOL = 1e-6;
 const k = new RefKernels();
 
-let dir = '';
-before(() => {
-  dir = tempDir('rnnlm-dropout-');
-  writeFileSync(join(dir, 'train.txt'), makeText(31, 300));
-  writeFileSync(join(dir, 'valid.txt'), makeText(32, 40));
-});
-after(() => rmTemp(dir));
+const td = useTextDir('rnnlm-dropout-', 31);
 
 for (const cell of CELLS) {
   test(`gradcheck ${cell} with dropout (fixed masks), 1 and 2 layers`, () => {
@@ -107,6 +100,26 @@ test('dropout is inverted: E[dropped embedding] = embedding, and about P of the 
   assert.ok(Math.abs(mean - 2) < 0.05, `mean ${mean}`);
 });
 
+test('dropout kernels: two 32-bit draws per mask, whatever its size; nothing written past n', async () => {
+  const { dropoutMask, dropoutForward, dropoutBackward } = await import('../src/nn/dropout.js');
+  const rng = new Rng(6);
+  const twin = new Rng(6);
+  const mask = new Float64Array(6).fill(9);
+  dropoutMask(k, mask, 0.25, rng, 4);
+  twin.nextU32();
+  twin.nextU32();
+  assert.deepEqual(rng.getState(), twin.getState(), 'drew exactly two words');
+  assert.deepEqual([...mask.subarray(4)], [9, 9], 'nothing past n');
+  assert.ok(mask.subarray(0, 4).every((v) => v === 0 || v === 1 / 0.75));
+  const y = new Float64Array(4).fill(7);
+  dropoutForward(k, y, Float64Array.from([1, 2, 3, 4]), Float64Array.from([0, 2, 2, 0]), 3);
+  assert.deepEqual([...y], [0, 4, 6, 7]);
+  const dx = new Float64Array(4).fill(7);
+  dropoutBackward(k, dx, Float64Array.from([1, 1, 1, 1]), Float64Array.from([2, 0, 2, 2]), 3);
+  assert.deepEqual([...dx], [2, 0, 2, 7]);
+});
+
+
 /** An Rng whose first `first` 32-bit words come from seed a and the rest from seed b. */
 function splicedRng(first: number, a: number, b: number): Rng {
   const ra = new Rng(a);
@@ -129,15 +142,12 @@ test('dropout stays off the recurrent path: with the embedding mask fixed, the c
   assert.notEqual(a.loss, b.loss, 'the output-side mask must change the loss');
 });
 
-const base = (save: string, extra: Partial<TrainRunOptions> = {}): TrainRunOptions => ({
-  train: join(dir, 'train.txt'), valid: join(dir, 'valid.txt'), save, embed: 6, hidden: 6, batch: 4, bptt: 6, epochs: 2,
-  lr: 0.01, optimizer: 'adam', seed: 3, backend: 'ref', ...extra,
-});
+const base = (save: string, extra: Partial<TrainRunOptions> = {}): TrainRunOptions => td.run(save, { hidden: 6, seed: 3, ...extra });
 
 test('a run with dropout interrupted mid-epoch and resumed equals an uninterrupted one (the mask stream is saved)', async () => {
   const opts = { cell: 'gru', layers: 2, dropout: 0.3 } as const;
-  const saveA = join(dir, 'dA.safetensors');
-  const saveB = join(dir, 'dB.safetensors');
+  const saveA = td.path('dA.safetensors');
+  const saveB = td.path('dB.safetensors');
   await trainRun(base(saveA, opts));
   const controller = new AbortController();
   let steps = 0;
@@ -209,9 +219,9 @@ test('tied: decoder and encoder stay identical after training steps, and both us
 });
 
 test('train --tied through trainRun: refused with embed ≠ hidden; saved file holds both names', async () => {
-  await assert.rejects(trainRun(base(join(dir, 't0.safetensors'), { tied: true, embed: 4, hidden: 6 })), (e: Error) =>
+  await assert.rejects(trainRun(base(td.path('t0.safetensors'), { tied: true, embed: 4, hidden: 6 })), (e: Error) =>
     e instanceof ConfigError && /embed = hidden/.test(e.message));
-  const save = join(dir, 't1.safetensors');
+  const save = td.path('t1.safetensors');
   await trainRun(base(save, { tied: true, epochs: 1, cell: 'lstm' }));
   const { tensors } = decodeSafetensors(readFileBytes(save));
   assertBitEqual(tensors.get('decoder.weight')!.data as Float32Array, tensors.get('encoder.weight')!.data as Float32Array, 'file copies');

@@ -1,6 +1,6 @@
-// Every layer's backward pass against central finite differences in float64: embeddings,
-// each Elman activation, stacked layers, BPTT over several steps with a carried-in state,
-// and the fused softmax + cross-entropy output.
+// Every layer's backward pass against central finite differences in float64: embeddings, every
+// cell (the Elman activations, LSTM, GRU), stacked layers, BPTT over several steps with a
+// carried-in state, and the fused softmax + cross-entropy output.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -29,9 +29,9 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `node dist/src/cli/main.js ...args` in `cwd` and capture everything. */
-export function runCli(args: readonly string[], cwd: string): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
+/** Run `node dist/src/cli/main.js ...args` in `cwd` (with `env`, default this process's) and capture everything. */
+export function runCli(args: readonly string[], cwd: string, env?: NodeJS.ProcessEnv): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 60_000, env });
   if (r.error) throw r.error;
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }

@@ -323,7 +323,7 @@ test('a run with max-ent connections (hs and classes) interrupted and resumed eq
   for (const extra of [{ output: 'hs' as const, optimizer: 'adam' as const, lr: 0.01 }, { classes: 4, optimizer: 'sgd' as const, lr: 1 }]) {
     const base = {
       train: join(dir, 'train.txt'), valid: join(dir, 'valid.txt'), embed: 6, hidden: 6, batch: 4, bptt: 6, epochs: 2, seed: 3,
-      backend: 'ref' as const, direct: 3000, directOrder: 3, dropout: 0.2, ...extra,
+      backend: 'ref' as const, direct: 3000, directOrder: 3, dropout: 0.2, force: true, ...extra, // force: each case trains over the last one's files
     };
     const full = await trainRun({ ...base, save: join(dir, 'full.safetensors') });
     const ac = new AbortController();

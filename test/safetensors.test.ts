@@ -1,4 +1,4 @@
-// Tests for the safetensors codec (src/io/safetensors.ts) and atomic file I/O (src/io/atomic.ts):
+// Tests for the safetensors codec (src/io/safetensors.ts) and atomic file I/O (src/node/atomic.ts):
 // bit-exact round trips, a hand-computed byte-level fixture, one test per kind of corruption
 // (each must throw CheckpointError naming the problem), unaligned input, and atomic writes.
 

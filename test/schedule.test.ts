@@ -1,5 +1,7 @@
 // The learning-rate schedules and the time budget, checked against values worked out by hand
-// and against a fake clock (so the budget's arithmetic is tested, not the machine's speed).
+// and against a fake clock (so the budget's arithmetic is tested, not the machine's speed); and
+// through train(): which rate each epoch runs at, early stopping (--patience), and what is
+// validated and saved when the budget stops a run mid-epoch.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -8,7 +10,11 @@ import { RefKernels } from '../src/kernels/ref.js';
 import { builtinText } from '../src/data/builtin/index.js';
 import { newModelForText } from '../src/tasks/prepare.js';
 import { budgetRate, nextEpochRate } from '../src/train/schedule.js';
-import { train, trainOptions, validateTrainOptions, type StepInfo } from '../src/train/trainer.js';
+import { train, trainOptions, validateTrainOptions, DEFAULT_TRAIN, type StepInfo, type TrainOptions } from '../src/train/trainer.js';
+import { makeConfig } from '../src/nn/config.js';
+import { RnnLM } from '../src/nn/model.js';
+import { Rng } from '../src/rng.js';
+import { builtinSlice } from './fixtures.js';
 
 test('plateau divides the rate only after an epoch without improvement; fixed from decay-start on; budget keeps it', () => {
   const o = { lrDecay: 4, decayStart: 2 };
@@ -56,4 +62,66 @@ test('with a time budget the rate falls with the time spent, and the last valida
   const last = steps[steps.length - 1].lr;
   assert.ok(last < 0.1, `the rate ends near zero (${last})`);
   assert.ok(r.history.length >= 1 && r.history[r.history.length - 1].validPerplexity !== null, 'the last, partial epoch was validated');
+});
+
+// ---- through train() ------------------------------------------------------------------------
+
+const ref = new RefKernels();
+const data = builtinSlice(100, 300);
+
+function tiny(): RnnLM {
+  const m = new RnnLM(makeConfig({ vocabSize: data.vocab.size, embed: 4, hidden: 4 }), ref);
+  m.init(new Rng(2));
+  return m;
+}
+
+const opts = (o: Partial<TrainOptions>): TrainOptions => ({ ...DEFAULT_TRAIN, batch: 4, bptt: 10, epochs: 4, lr: 1, ...o });
+
+test('fixed schedule through train(): epochs run at lr, lr, lr/2, lr/4 (decay-start 2)', async () => {
+  const r = await train(tiny(), data.ids, data.valid, opts({ schedule: 'fixed', decayStart: 2, lrDecay: 2, lr: 0.8 }));
+  assert.deepEqual(r.history.map((e) => e.lr), [0.8, 0.8, 0.4, 0.2]);
+});
+
+test('plateau and --patience: a run that stops improving decays its rate each time and stops after `patience` epochs', async () => {
+  // At lr 1e-30 no weight moves (each update is below float32's resolution), so validation never
+  // improves after the first epoch: the rate is divided after each, and patience 2 stops the run
+  // after epoch 3 of 6.
+  const saved: number[] = [];
+  const r = await train(tiny(), data.ids, data.valid, opts({ lr: 1e-30, lrDecay: 4, patience: 2, epochs: 6 }), {
+    saveBest: () => void saved.push(saved.length),
+  });
+  assert.equal(r.stoppedEarly, true);
+  assert.equal(r.epochs, 3);
+  assert.deepEqual(r.history.map((e) => e.lr), [1e-30, 1e-30, 1e-30 / 4]);
+  assert.equal(saved.length, 1, 'only the first epoch was an improvement');
+  assert.equal(r.history[1].validPerplexity, r.history[0].validPerplexity);
+  // without patience the same run goes on to the end
+  const all = await train(tiny(), data.ids, data.valid, opts({ lr: 1e-30, epochs: 4 }));
+  assert.equal(all.stoppedEarly, false);
+  assert.equal(all.epochs, 4);
+});
+
+test('time budget: the run stops mid-epoch once it is spent; that epoch is validated, saved and recorded', async () => {
+  const busy = (ms: number): void => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) { /* a slow step */ }
+  };
+  let steps = 0;
+  let best = 0;
+  let states = 0;
+  const r = await train(tiny(), data.ids, data.valid, opts({ timeBudget: 1, epochs: 3 }), {
+    onStep: () => {
+      steps++;
+      busy(60);
+    },
+    saveBest: () => void best++,
+    saveState: () => void states++,
+  });
+  const segments = Math.ceil((Math.floor(data.ids.length / 4) - 1) / 10);
+  assert.equal(r.budgetSpent, true);
+  assert.equal(r.epochs, 1, 'one (partial) epoch recorded');
+  assert.ok(steps >= 3 && steps < segments, `${steps} steps of ${segments}: stopped inside epoch 1`);
+  assert.ok(r.history[0].validPerplexity !== null, 'the partial epoch is validated');
+  assert.equal(best, 1);
+  assert.equal(states, 1);
 });

@@ -2,7 +2,8 @@
 // The `rnnlm` command: a thin layer over the library. It parses and validates flags, prints
 // progress and results, and turns library errors into messages and exit codes:
 //   0 ok · 1 invalid usage · 2 bad input (file, checkpoint, vocabulary) · 3 training diverged ·
-//   4 gradient check failed · 130 interrupted (a resumable state was saved).
+//   4 gradient check failed · 5 a file could not be written (the previous one is intact) ·
+//   130 interrupted (a resumable state was saved).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RnnlmError } from '../errors.js';
@@ -16,7 +17,20 @@ import { OPTIMIZERS } from '../train/optimizer.js';
 import { SCHEDULES } from '../train/options.js';
 import { PRESETS } from '../tasks/presets.js';
 import { BACKENDS } from '../kernels/select.js';
-import { GENERATE_DEFAULTS, GRADCHECK_DEFAULTS, LIMITS, MODEL_DEFAULTS as M, TRAIN_DEFAULTS as T, VOCAB_DEFAULTS } from '../defaults.js';
+import { GENERATE_DEFAULTS, GRADCHECK_DEFAULTS, LEARNING_RATES, LIMITS, MODEL_DEFAULTS as M, TRAIN_DEFAULTS as T, VOCAB_DEFAULTS } from '../defaults.js';
+import { RESUME_OVERRIDES, flagOf } from '../node/train-run.js';
+
+/** "sgd: sigmoid 20, tanh 5, …; adam 0.002 (relu 0.001); …" from the one table: each optimizer's usual rate and the cells that differ. */
+function lrDefaultsText(): string {
+  return Object.entries(LEARNING_RATES).map(([opt, byCell]) => {
+    const rates = Object.values(byCell);
+    const usual = rates.find((r) => rates.filter((x) => x === r).length > rates.length / 2);
+    const cells = Object.entries(byCell);
+    if (usual === undefined) return `${opt}: ${cells.map(([c, v]) => `${c} ${v}`).join(', ')}`;
+    const others = cells.filter(([, v]) => v !== usual).map(([c, v]) => `${c} ${v}`);
+    return `${opt} ${usual}${others.length > 0 ? ` (${others.join(', ')})` : ''}`;
+  }).join('; ');
+}
 
 export function int(lo: number, hi = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
@@ -101,7 +115,7 @@ export function buildProgram(): Command {
     .option('--batch <n>', 'parallel streams B', int(1, 100000), T.batch)
     .option('--bptt <n>', 'truncated BPTT length T', int(1, 100000), T.bptt)
     .option('--epochs <n>', 'epochs', int(1, 1000000), T.epochs)
-    .option('--lr <x>', 'initial learning rate', num(0, false), T.lr)
+    .option('--lr <x>', `initial learning rate (default by --optimizer and --cell: ${lrDefaultsText()})`, num(0, false))
     .option('--lr-decay <x>', 'divide the learning rate by this at each decay', num(1, true), T.lrDecay)
     .addOption(new Option('--schedule <name>', 'when to decay: plateau (validation stopped improving), fixed (every epoch after --decay-start) or budget (with --time-budget: hold, then linearly to near zero at the budget\'s end)').choices([...SCHEDULES]).default(T.schedule))
     .option('--decay-start <n>', 'fixed schedule: epochs at the initial rate', int(0), T.decayStart)
@@ -114,10 +128,11 @@ export function buildProgram(): Command {
     .option('--min-count <n>', 'drop words seen fewer times', int(1), VOCAB_DEFAULTS.minCount)
     .option('--time-budget <minutes>', 'stop in time for the last validation to end within this many minutes of training (the epoch in progress is validated and kept)', num(0, false))
     .option('--preset <name>', `a named recipe (${Object.keys(PRESETS).join(', ')}); flags given explicitly override it`)
-    .option('--resume', 'continue the run saved at --save.state (same training text)')
+    .option('--resume', `continue the run saved at --save.state (same training text) with its own settings; of the other flags only ${RESUME_OVERRIDES.map(flagOf).join(', ')} may differ from them`)
+    .option('--force', 'start a new run even where --save (or its .state) exists: both are replaced after the first epoch')
     .option('--log <file>', 'metrics log: one JSON line per progress report and per epoch')
     .option('--json', 'print one JSON object with the results on stdout (progress goes to stderr)')
-    .option('--verbose', 'say which backend runs')
+    .option('--verbose', 'say which backend runs, the corpus sizes, and how much memory the run uses (at the start and the peak), on stderr')
     .addOption(backendOption())
     .addOption(threadsOption())
     .action(trainCommand);

@@ -43,6 +43,22 @@ export interface VocabOptions {
   minCount?: number;
 }
 
+/** Word level: a run of characters with no whitespace (what lineWords can return). */
+const WORD = /^\S+$/;
+
+/**
+ * Throw unless token `t` (vocabulary id `i`) is one that tokenisation can produce: a word-level
+ * token is non-empty and holds no whitespace (so `""`, `" "` and `"a b"` never occur); a
+ * char-level token is one character (Unicode code point). A vocabulary read from elsewhere (a
+ * checkpoint) with such an entry would hold ids that no text maps to.
+ */
+function assertTokenCanOccur(t: string, i: number, level: Level): void {
+  if (level === 'word' ? !WORD.test(t) : Array.from(t).length !== 1) {
+    const rule = level === 'word' ? 'a non-empty run of characters without whitespace' : 'exactly one character';
+    throw new VocabMismatchError(`vocabulary entry ${i} is ${JSON.stringify(t)}, which no ${level}-level text can produce: each token must be ${rule}`);
+  }
+}
+
 export class Vocab {
   readonly level: Level;
   /** Token strings in id order. */
@@ -59,6 +75,7 @@ export class Vocab {
     const index = new Map<string, number>();
     tokens.forEach((t, i) => {
       if (typeof t !== 'string') throw new VocabMismatchError(`vocabulary entry ${i} is not a string`);
+      if (i > 1) assertTokenCanOccur(t, i, level);
       if (index.has(t)) throw new VocabMismatchError(`vocabulary lists ${JSON.stringify(t)} twice (ids ${index.get(t)} and ${i})`);
       index.set(t, i);
     });
@@ -69,6 +86,16 @@ export class Vocab {
 
   /** Build from a training text (see the header for the ordering rule). */
   static build(text: string, level: Level, opts: VocabOptions = {}): Vocab {
+    const counts = new Map<string, number>(); // insertion order = first appearance
+    for (const t of tokenize(text, level)) counts.set(t, (counts.get(t) ?? 0) + 1);
+    return Vocab.fromCounts(counts, level, opts);
+  }
+
+  /**
+   * Build from the count of each type in a training text, `counts` in order of first appearance
+   * (as TokenCounter in stream.ts gives them for a text read in pieces).
+   */
+  static fromCounts(counts: ReadonlyMap<string, number>, level: Level, opts: VocabOptions = {}): Vocab {
     const maxVocab = opts.maxVocab ?? 0;
     const minCount = opts.minCount ?? 1;
     if (!Number.isInteger(maxVocab) || maxVocab < 0 || maxVocab === 1 || maxVocab === 2) {
@@ -76,11 +103,8 @@ export class Vocab {
     }
     if (!Number.isInteger(minCount) || minCount < 1) throw new ConfigError(`min-count must be an integer ≥ 1, got ${minCount}`);
     const boundary = level === 'word' ? EOS : '\n';
-    const counts = new Map<string, number>(); // insertion order = first appearance
-    for (const t of tokenize(text, level)) counts.set(t, (counts.get(t) ?? 0) + 1);
-    counts.delete(boundary);
-    counts.delete(UNK);
     const order = [...counts.entries()]
+      .filter(([t]) => t !== boundary && t !== UNK)
       .map(([t, c], first) => ({ t, c, first }))
       .filter((e) => e.c >= minCount)
       .sort((a, b) => b.c - a.c || a.first - b.first);
@@ -108,6 +132,11 @@ export class Vocab {
 
   has(token: string): boolean {
     return this.index.has(token);
+  }
+
+  /** The id of a token in the vocabulary, or undefined (where `id` would give `<unk>`). */
+  lookup(token: string): number | undefined {
+    return this.index.get(token);
   }
 
   /** Token ids of a text (see `tokenize`) and how many became `<unk>` without being `<unk>`. */

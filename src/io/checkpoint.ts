@@ -13,7 +13,8 @@ import { CheckpointError, RnnlmError } from '../errors.js';
 import type { Kernels } from '../kernels/kernels.js';
 import { Vocab } from '../data/vocab.js';
 import { configFromJson, configToJson, type ModelConfig } from '../nn/config.js';
-import { RnnLM, checkpointSpecs } from '../nn/model.js';
+import { RnnLM, checkpointSpecs, type CheckpointSpec } from '../nn/model.js';
+import { EVAL_USE, checkMemory } from '../nn/memory.js';
 import { validateClasses } from '../data/classes.js';
 import { validateHsTree } from '../nn/hsoftmax.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from './safetensors.js';
@@ -131,7 +132,12 @@ export function decodeFile(bytes: Uint8Array, where: string): ReturnType<typeof 
   }
 }
 
-/** Decode and validate a checkpoint into a model on the given kernels. */
+/**
+ * Decode and validate a checkpoint into a model on the given kernels. Every tensor is checked
+ * against the config (names, dtypes, shapes, finite values, tied copies) and the model's memory
+ * against what the kernels have left before the model is allocated, so a forged header (say
+ * hidden 65536 over 8×8 tensors) is a CheckpointError, not an allocation failure.
+ */
 export function decodeModel(bytes: Uint8Array, kernels: Kernels, where = 'checkpoint'): DecodedModel {
   const { tensors, metadata } = decodeFile(bytes, where);
   const { config, vocab, wordClasses, hsTree } = decodeHeader(metadata, where);
@@ -139,31 +145,41 @@ export function decodeModel(bytes: Uint8Array, kernels: Kernels, where = 'checkp
   const expected = new Set(specs.map((s) => s.name));
   const unexpected = [...tensors.keys()].filter((n) => !expected.has(n));
   if (unexpected.length > 0) throw new CheckpointError(`${where}: unexpected tensors for this config: ${unexpected.join(', ')}`);
+  const values = new Map<string, Float32Array>();
+  for (const s of specs) values.set(s.name, checkedTensor(tensors, s, where));
+  for (const s of specs) {
+    if (s.storage === s.name) continue;
+    // A tied copy: it must hold exactly the values of the tensor it is tied to.
+    const data = values.get(s.name)!;
+    const owner = values.get(s.storage)!;
+    const i = data.findIndex((v, j) => !Object.is(v, owner[j]));
+    if (i >= 0) throw new CheckpointError(`${where}: config says tied, but ${s.name} differs from ${s.storage} at index ${i} (${data[i]} vs ${owner[i]})`);
+  }
+  checkMemory(config, kernels, EVAL_USE, where);
   const model = new RnnLM(config, kernels, { wordClasses, hsTree });
   for (const s of specs) {
-    const t = tensors.get(s.name);
-    if (!t) throw new CheckpointError(`${where}: missing tensor ${s.name} [${s.shape.join(', ')}]`);
-    if (t.dtype !== 'F32') throw new CheckpointError(`${where}: tensor ${s.name} has dtype ${t.dtype}, expected F32`);
-    if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
-      throw new CheckpointError(`${where}: tensor ${s.name} has shape [${t.shape.join(', ')}], config needs [${s.shape.join(', ')}]`);
-    }
-    const data = t.data as Float32Array;
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new CheckpointError(`${where}: tensor ${s.name} holds a non-finite value at index ${i}`);
-    }
-    if (s.storage !== s.name) {
-      // A tied copy: it must hold exactly the values of the tensor it is tied to.
-      const owner = tensors.get(s.storage)?.data as Float32Array | undefined;
-      const i = owner ? data.findIndex((v, j) => !Object.is(v, owner[j])) : -1;
-      if (i >= 0) throw new CheckpointError(`${where}: config says tied, but ${s.name} differs from ${s.storage} at index ${i} (${data[i]} vs ${owner![i]})`);
-      continue;
-    }
+    if (s.storage !== s.name) continue;
     try {
-      model.setTensor(s.name, data);
+      model.setTensor(s.name, values.get(s.name)!);
     } catch (e) {
       if (e instanceof RnnlmError) throw new CheckpointError(`${where}: ${e.message}`);
       throw e;
     }
   }
   return { model, vocab, metadata };
+}
+
+/** The values of tensor `s` of a checkpoint: present, F32, of the config's shape, finite. */
+function checkedTensor(tensors: Map<string, Tensor>, s: CheckpointSpec, where: string): Float32Array {
+  const t = tensors.get(s.name);
+  if (!t) throw new CheckpointError(`${where}: missing tensor ${s.name} [${s.shape.join(', ')}]`);
+  if (t.dtype !== 'F32') throw new CheckpointError(`${where}: tensor ${s.name} has dtype ${t.dtype}, expected F32`);
+  if (t.shape.length !== s.shape.length || t.shape.some((d, i) => d !== s.shape[i])) {
+    throw new CheckpointError(`${where}: tensor ${s.name} has shape [${t.shape.join(', ')}], config needs [${s.shape.join(', ')}]`);
+  }
+  const data = t.data as Float32Array;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new CheckpointError(`${where}: tensor ${s.name} holds a non-finite value at index ${i}`);
+  }
+  return data;
 }

@@ -19,10 +19,11 @@ interface Addon {
 const ADDON_PATH = '../../../native/build/Release/rnnlm_blas.node';
 
 /**
- * Load the addon and give OpenBLAS `threads` threads. Throws with the reason and the fix when
- * it is not built or cannot load (e.g. libopenblas missing at run time).
+ * Load the addon (from `path`, by default where the build leaves it) and give OpenBLAS `threads`
+ * threads. Throws with the reason and the fix when it is not built or cannot load (e.g.
+ * libopenblas missing at run time).
  */
-export function loadNativeGemm(threads: number): NativeGemm {
+export function loadNativeGemm(threads: number, path = ADDON_PATH): NativeGemm {
   // OpenBLAS's idle threads busy-wait for 2^28 cycles by default, stealing the cores that the
   // wasm worker threads need between GEMMs; 2^8 makes them sleep almost at once (measured with
   // bench/model-bench.js, tanh, 2 threads, three alternating runs: training 9.5k vs 8.3k tokens/s,
@@ -32,7 +33,7 @@ export function loadNativeGemm(threads: number): NativeGemm {
   const require = createRequire(import.meta.url);
   let addon: Addon;
   try {
-    addon = require(ADDON_PATH) as Addon;
+    addon = require(path) as Addon;
   } catch (err) {
     throw new Error(
       'the OpenBLAS GEMM addon is not built: install OpenBLAS\'s headers (Debian: apt-get install libopenblas-dev), ' +

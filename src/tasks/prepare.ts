@@ -10,6 +10,7 @@ import type { Kernels } from '../kernels/kernels.js';
 import { makeConfig, type ModelConfig } from '../nn/config.js';
 import { buildHuffmanTree } from '../nn/hsoftmax.js';
 import { RnnLM } from '../nn/model.js';
+import { checkMemory, type MemoryUse } from '../nn/memory.js';
 import { Rng } from '../rng.js';
 
 /** The model's shape (any field not given takes its default) and the vocabulary's limits. */
@@ -27,14 +28,28 @@ export interface NewModel {
 }
 
 export function newModelForText(trainText: string, o: NewModelOptions, kernels: Kernels): NewModel {
-  const level = o.level ?? 'word';
-  const vocab = Vocab.build(trainText, level, { maxVocab: o.maxVocab ?? VOCAB_DEFAULTS.maxVocab, minCount: o.minCount ?? VOCAB_DEFAULTS.minCount });
-  const config = makeConfig({
-    level, cell: o.cell, layers: o.layers, embed: o.embed, hidden: o.hidden, vocabSize: vocab.size,
+  const vocab = Vocab.build(trainText, o.level ?? 'word', { maxVocab: o.maxVocab ?? VOCAB_DEFAULTS.maxVocab, minCount: o.minCount ?? VOCAB_DEFAULTS.minCount });
+  const trainIds = vocab.encode(trainText).ids;
+  return { model: newModelForVocab(vocab, trainIds, o, kernels), vocab, trainIds };
+}
+
+/** The config of a new model of `o`'s shape over `vocab`. */
+export function newModelConfig(vocab: Vocab, o: NewModelOptions): ModelConfig {
+  return makeConfig({
+    level: vocab.level, cell: o.cell, layers: o.layers, embed: o.embed, hidden: o.hidden, vocabSize: vocab.size,
     dropout: o.dropout, tied: o.tied, classes: o.classes, forgetBias: o.forgetBias,
     output: o.output, direct: o.direct, directOrder: o.directOrder, foldInput: o.foldInput,
   });
-  const trainIds = vocab.encode(trainText).ids;
+}
+
+/**
+ * A new, seeded model over a vocabulary already built (e.g. from a file read in pieces), whose
+ * training ids give the class-factored or hierarchical softmax its word counts. Its memory is
+ * checked first (nn/memory.ts), for training as `use` says (default: evaluation).
+ */
+export function newModelForVocab(vocab: Vocab, trainIds: Int32Array, o: NewModelOptions, kernels: Kernels, use?: MemoryUse): RnnLM {
+  const config = newModelConfig(vocab, o);
+  checkMemory(config, kernels, use);
   // A class-factored softmax bins words by their training counts (Mikolov's equal-mass classes);
   // a hierarchical softmax builds Huffman's tree over them.
   const counts = config.output === 'softmax' ? null : unigramCounts(trainIds, vocab.size);
@@ -42,5 +57,5 @@ export function newModelForText(trainText: string, o: NewModelOptions, kernels: 
   const hsTree = config.output === 'hs' ? buildHuffmanTree(counts!) : undefined;
   const model = new RnnLM(config, kernels, { wordClasses, hsTree });
   model.init(new Rng(o.seed ?? TRAIN_DEFAULTS.seed));
-  return { model, vocab, trainIds };
+  return model;
 }

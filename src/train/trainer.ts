@@ -10,6 +10,7 @@ import { ConfigError, DivergenceError } from '../errors.js';
 import type { Arr } from '../kernels/kernels.js';
 import { batchify, segment, segmentCount, type Batched } from '../data/batches.js';
 import type { RnnLM } from '../nn/model.js';
+import { checkMemory } from '../nn/memory.js';
 import { Rng } from '../rng.js';
 import { evaluateIds } from '../infer/evaluate.js';
 import { Optimizer, clipGradNorms } from './optimizer.js';
@@ -183,6 +184,7 @@ class TrainingRun {
     if (this.segments === 0) {
       throw new ConfigError(`the training text has ${trainIds.length} tokens: too few for ${opts.batch} streams (--batch); it needs at least ${2 * opts.batch}`);
     }
+    checkMemory(model.config, model.kernels, { batch: opts.batch, bptt: opts.bptt, optimizer: opts.optimizer }, 'the model', true);
     const dataHash = idsHash(trainIds);
     this.optimizer = new Optimizer(opts.optimizer, (n) => model.alloc(n), model.params.length);
     if (model.direct) this.optimizer.attachSparse((n) => model.alloc(n), model.direct.size);
