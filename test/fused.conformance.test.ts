@@ -1,11 +1,13 @@
 // The fused kernels (one call per segment, mask, class or batch; references in
 // src/kernels/ref-fused.ts) on every backend: the reference in float32 and the wasm builds
-// (plain SIMD and relaxed SIMD, 1 and 2 threads) against the reference computed in float64 from
-// the same float32 inputs, at awkward sizes (1, 3, 5, 17, 67, past the thread splits), arrays
-// from the backend's memory and plain ones at odd offsets; then 1 and 2 threads bit for bit.
-// Tolerances are stated per kernel relative to the magnitude of the terms; a failure prints the
-// largest violation. Legend: T steps, B streams, H hidden, N rows, V words, C classes, O orders,
-// S table entries.
+// (plain SIMD and relaxed SIMD, 1 and 2 threads) against the independent float64 specification
+// (test/kernel-spec.ts) computed from the same float32 inputs, at awkward sizes (1, 3, 5, 17, 67,
+// past the thread splits), arrays from the backend's memory and plain ones at odd offsets; then
+// 1 and 2 threads bit for bit. Tolerances are stated per kernel relative to the magnitude of the
+// terms; a failure prints the largest violation.
+// RNNLM_CONFORMANCE_ONLY=ref: the reference row alone at the small sizes (mutation testing of
+// ref.ts and ref-fused.ts, scripts/mutate.mjs: the reference has no blocking or thread splits).
+// Legend: T steps, B streams, H hidden, N rows, V words, C classes, O orders, S table entries.
 
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +21,7 @@ import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/kernels
 import { nodeWasmPlatform } from '../src/node/wasm-platform.js';
 import { buildHuffmanTree, treePaths } from '../src/nn/hsoftmax.js';
 import { Rng } from '../src/rng.js';
+import * as spec from './kernel-spec.js';
 
 interface Backend {
   label: string;
@@ -26,9 +29,13 @@ interface Backend {
   skip?: string;
 }
 
+const refOnly = process.env.RNNLM_CONFORMANCE_ONLY === 'ref';
+/** The cases of a kernel: all of them, or those with every size ≤ `small` under RNNLM_CONFORMANCE_ONLY=ref. */
+const cases = <T extends number[]>(all: T[], small = 67): T[] => (refOnly ? all.filter((c) => Math.max(...c) <= small) : all);
+
 const backends: Backend[] = [{ label: 'ref (float32)', kernels: new RefKernels() }];
 const wasmByBuild = new Map<string, { 1?: WasmKernels; 2?: WasmKernels }>();
-for (const relaxed of [false, true]) {
+for (const relaxed of refOnly ? [] : [false, true]) {
   for (const threads of [1, 2] as const) {
     const label = `wasm ${relaxed ? 'simd+relaxed (fma)' : 'simd'}, ${threads} thread${threads > 1 ? 's' : ''}`;
     try {
@@ -46,7 +53,9 @@ after(() => {
   for (const b of backends) b.kernels?.dispose();
 });
 
-const ref64 = new RefKernels();
+
+/** The specification's dropout masks by size and p, computed once for all backends (BigInt arithmetic is slow). */
+const maskSpec = new Map<string, Float32Array>();
 
 function rand(rng: Rng, n: number, lo = -1, hi = 1): Float64Array {
   return Float64Array.from({ length: n }, () => Math.fround(rng.uniform(lo, hi)));
@@ -133,14 +142,15 @@ for (const backend of backends) {
   describe(`fused kernels conformance: ${backend.label}`, { skip: backend.skip }, () => {
     const k = backend.kernels!;
 
-    it('dropoutMask: the same bits as the reference, any size and offset; mul exact', () => {
+    it('dropoutMask: the bits of the specification, any size and offset; mul exact', () => {
       let n = 0;
-      for (const len of [1, 3, 5, 17, 67, 129, 70001, 300007]) {
+      for (const [len] of cases([[1], [3], [5], [17], [67], [129], [70001], [300007]], 129)) {
         for (const p of [0, 0.25, 0.5, 0.9]) {
           const k0 = (len * 2654435761) >>> 0;
           const k1 = (p * 1e9 + 7) >>> 0;
-          const want = new Float32Array(len);
-          ref64.dropoutMask(want, len, p, k0, k1);
+          const key = `${len}/${p}`;
+          if (!maskSpec.has(key)) maskSpec.set(key, Float32Array.from(spec.dropoutMask(len, p, k0, k1)));
+          const want = maskSpec.get(key)!;
           const got = f32(k, new Float64Array(len), n % 3, n % 2 === 0);
           k.dropoutMask(got, len, p, k0, k1);
           sameBits(`dropoutMask n=${len} p=${p}`, got, want);
@@ -156,23 +166,24 @@ for (const backend of backends) {
         k.mul(xs, xs, f32(k, m, 0, true), len);
         sameBits(`mul in place n=${len}`, xs, y);
       }
-      // the drop rate is p
-      const big = k.alloc(1 << 18);
+      // the drop rate is p (2^16 draws: the standard error is 0.0018)
+      const big = k.alloc(refOnly ? 1 << 16 : 1 << 18);
       k.dropoutMask(big, big.length, 0.3, 12345, 678);
       const rate = big.reduce((a, v) => a + (v === 0 ? 1 : 0), 0) / big.length;
-      assert.ok(Math.abs(rate - 0.3) < 0.005, `drop rate ${rate}`);
+      assert.ok(Math.abs(rate - 0.3) < 0.006, `drop rate ${rate}`);
+      // murmur3's published vectors: the 32-bit hash of the empty input with seed s is fmix32(s)
+      assert.deepEqual([0, 1, 0xffffffff].map(spec.fmix32), [0, 0x514e28b7, 0x81f16f39]);
     });
 
     it('elmanSeqForward / elmanSeqBackward: sigmoid, tanh, relu against float64', () => {
       // |h - h64| ≤ 2e-6·T·(1 + |h64|); |da - da64| ≤ 4e-6·T·(1 + |da64|) (T steps of rounding)
       let n = 0;
-      for (const [T, B, H] of [[1, 1, 1], [3, 5, 17], [5, 3, 67], [2, 17, 5], [4, 20, 200], [3, 30, 33], [2, 1, 129]]) {
+      for (const [T, B, H] of cases([[1, 1, 1], [3, 5, 17], [5, 3, 67], [2, 17, 5], [4, 20, 200], [3, 30, 33], [2, 1, 129]], 17)) {
         for (const act of ['sigmoid', 'tanh', 'relu'] as Activation[]) {
           const rng = new Rng(T * 1000 + B * 10 + H + n);
           const Hs0 = rand(rng, (T + 1) * B * H);
           const W = rand(rng, H * H, -1 / Math.sqrt(H), 1 / Math.sqrt(H));
-          const want = new Float64Array(Hs0);
-          ref64.elmanSeqForward(want, W, T, B, H, act);
+          const want = spec.elmanSeqForward(Hs0, W, T, B, H, act);
           const own = n % 2 === 0;
           const Hs = f32(k, Hs0, n % 3, own);
           k.elmanSeqForward(Hs, f32(k, W, 1, !own), T, B, H, act);
@@ -180,8 +191,7 @@ for (const backend of backends) {
           expectClose(`elmanSeqForward ${what}`, Hs, want, (i) => 2e-6 * T * (1 + Math.abs(want[i])));
           const dA0 = rand(rng, T * B * H);
           const hs = Float64Array.from(Hs);
-          const dWant = new Float64Array(dA0);
-          ref64.elmanSeqBackward(dWant, hs, W, T, B, H, act);
+          const dWant = spec.elmanSeqBackward(dA0, hs, W, T, B, H, act);
           const dA = f32(k, dA0, 2, !own);
           k.elmanSeqBackward(dA, f32(k, hs, 0, own), f32(k, W, 1, own), T, B, H, act);
           expectClose(`elmanSeqBackward ${what}`, dA, dWant, (i) => 4e-6 * T * (1 + Math.abs(dWant[i])));
@@ -193,7 +203,7 @@ for (const backend of backends) {
     it('classWordsLoss / classWordsBackward: log-probs, dlogits, dHn, dU, db2 (one-word classes, max-ent scores)', () => {
       // lp: 1e-5·(1 + |lp64|); dZ: 1e-5·scale; dHn, dU, db2: 1e-5 of the magnitude Σ|terms| (+ 1e-7)
       let n = 0;
-      for (const [C, N, H, maxS] of [[1, 1, 1, 3], [3, 5, 3, 5], [5, 17, 17, 7], [7, 67, 67, 40], [13, 140, 200, 130], [2, 30, 5, 2]]) {
+      for (const [C, N, H, maxS] of cases([[1, 1, 1, 3], [3, 5, 3, 5], [5, 17, 17, 7], [7, 67, 67, 40], [13, 140, 200, 130], [2, 30, 5, 2]], 30)) {
         for (const withDirect of [false, true]) {
           const rng = new Rng(C * 100 + N + H + (withDirect ? 7 : 0));
           const { plan, V } = randomPlan(rng, C, N, maxS);
@@ -206,30 +216,33 @@ for (const backend of backends) {
           const O = 3;
           const table = rand(rng, S);
           const keys = randomKeys(rng, N, O, S);
-          const d64: DirectArgs | undefined = withDirect ? { table, keys, O } : undefined;
           const dk: DirectArgs | undefined = withDirect ? { table: f32(k, table, 0, true), keys, O } : undefined;
           const scale = 1 / N;
-          const Z64 = new Float64Array(zStart[C]);
-          const lp64 = new Float64Array(N);
-          ref64.classWordsLoss(lp64, Z64, Hn, U, b2, plan, H, true, scale, d64);
+          const want = spec.classWordsLoss(Hn, U, b2, C, N, plan.data, H, scale, withDirect ? { table, keys, O } : undefined);
+          const [lp64, Z64] = [want.lp, want.dZ];
           const Z = f32(k, new Float64Array(zStart[C]), n % 3, own);
           const lp = new Float64Array(N);
           const kplan = { ...plan, data: ints(k, plan.data, own) };
           const Hk = f32(k, Hn, 1, own);
           const Uk = f32(k, U, 2, !own);
-          k.classWordsLoss(lp, Z, Hk, Uk, f32(k, b2, 0, own), kplan, H, true, scale, dk);
+          const b2k = f32(k, b2, 0, own);
+          k.classWordsLoss(lp, Z, Hk, Uk, b2k, kplan, H, true, scale, dk);
           const what = `C=${C} N=${N} H=${H}${withDirect ? ' direct' : ''}`;
           expectClose(`classWordsLoss lp ${what}`, lp, lp64, (i) => 1e-5 * (1 + Math.abs(lp64[i])));
           expectClose(`classWordsLoss dZ ${what}`, Z, Z64, () => 1e-5 * scale);
+          // without grad: the same log-probs, and Z holds the scores (|z| ≤ H + 1 + O: 1e-6 of that)
+          const Zs = f32(k, new Float64Array(zStart[C]), 1, !own);
+          const lpNoGrad = new Float64Array(N);
+          k.classWordsLoss(lpNoGrad, Zs, Hk, Uk, b2k, kplan, H, false, scale, dk);
+          expectClose(`classWordsLoss (no grad) lp ${what}`, lpNoGrad, lp64, (i) => 1e-5 * (1 + Math.abs(lp64[i])));
+          expectClose(`classWordsLoss (no grad) scores ${what}`, Zs, want.logits, () => 1e-6 * (H + 1 + O));
           // backward from the float32 dZ on both sides; magnitudes from |dZ|, |U|, |Hn|
           const dZ = Float64Array.from(Z);
           const dHn0 = rand(rng, N * H);
           const dU0 = rand(rng, V * H);
           const db0 = rand(rng, V);
-          const [dHn64, dU64, db64] = [new Float64Array(dHn0), new Float64Array(dU0), new Float64Array(db0)];
-          ref64.classWordsBackward(dHn64, dU64, db64, dZ, Hn, U, plan, H);
-          const [mH, mU, mb] = [dHn0.map(Math.abs), dU0.map(Math.abs), db0.map(Math.abs)];
-          ref64.classWordsBackward(mH, mU, mb, dZ.map(Math.abs), Hn.map(Math.abs), U.map(Math.abs), plan, H);
+          const { dHn: dHn64, dU: dU64, db2: db64 } = spec.classWordsBackward(dHn0, dU0, db0, dZ, Hn, U, C, N, plan.data, H);
+          const { dHn: mH, dU: mU, db2: mb } = spec.magnitude((a, b, c, d, e, f) => spec.classWordsBackward(a, b, c, d, e, f, C, N, plan.data, H), [dHn0, dU0, db0, dZ, Hn, U]);
           const dHn = f32(k, dHn0, 1, !own);
           const dU = f32(k, dU0, 0, own);
           const db = f32(k, db0, 2, own);
@@ -245,13 +258,16 @@ for (const backend of backends) {
     it('hsLoss / hsBackward: log-probs, node gradients, dHn, dWn, dbn (max-ent scores)', () => {
       // lp: 1e-5·(1 + |lp64|); G: 1e-6·scale·(1 + path); dHn, dWn, dbn: 1e-5 of Σ|terms| (+ 1e-7)
       let n = 0;
-      for (const [V, N, H] of [[2, 1, 1], [3, 5, 3], [5, 17, 17], [17, 67, 67], [67, 140, 200], [300, 33, 5]]) {
+      for (const [V, N, H] of cases([[2, 1, 1], [3, 5, 3], [5, 17, 17], [17, 67, 67], [67, 140, 200], [300, 33, 5]], 300).filter(([, N]) => !refOnly || N <= 33)) {
         for (const withDirect of [false, true]) {
           const rng = new Rng(V * 31 + N + H + (withDirect ? 5 : 0));
           const counts = Array.from({ length: V }, (_, w) => Math.floor(200 / (w + 1)) + rng.int(3));
           const tree: HsTree = treePaths(buildHuffmanTree(counts), V);
           const targets = Int32Array.from({ length: N }, () => rng.int(V));
           const batch = hsBatchPlan(tree, targets, N, new Int32Array(V - 1));
+          const plan = spec.hsBatchPlan(V, tree.data, targets, N);
+          assert.deepEqual([...batch.rowOff], plan.rowOff, 'hsBatchPlan rowOff');
+          assert.deepEqual([...batch.nodeList], plan.nodeList, 'hsBatchPlan node list');
           const E = batch.rowOff[N];
           const own = n % 2 === 0;
           const Hn = rand(rng, N * H);
@@ -262,26 +278,30 @@ for (const backend of backends) {
           const table = rand(rng, S);
           const keys = randomKeys(rng, N, O, S);
           const scale = 1 / N;
-          const G64 = new Float64Array(E);
-          const lp64 = new Float64Array(N);
-          ref64.hsLoss(lp64, G64, Hn, Wn, bn, tree, batch, N, H, true, scale, withDirect ? { table, keys, O } : undefined);
+          const { lp: lp64, G: G64 } = spec.hsLoss(Hn, Wn, bn, V, tree.data, targets, N, H, scale, withDirect ? { table, keys, O } : undefined);
           const G = f32(k, new Float64Array(E), n % 3, own);
           const lp = new Float64Array(N);
           const ktree = { V, data: ints(k, tree.data, own) };
           const kbatch = { targets: ints(k, batch.targets, own), rowOff: ints(k, batch.rowOff, !own), nodeList: ints(k, batch.nodeList, own) };
           const Hk = f32(k, Hn, 1, own);
           const Wk = f32(k, Wn, 0, !own);
-          k.hsLoss(lp, G, Hk, Wk, f32(k, bn, 2, own), ktree, kbatch, N, H, true, scale, withDirect ? { table: f32(k, table, 0, true), keys, O } : undefined);
+          const bk = f32(k, bn, 2, own);
+          const dk = withDirect ? { table: f32(k, table, 0, true), keys, O } : undefined;
+          k.hsLoss(lp, G, Hk, Wk, bk, ktree, kbatch, N, H, true, scale, dk);
           const what = `V=${V} N=${N} H=${H}${withDirect ? ' direct' : ''}`;
           expectClose(`hsLoss lp ${what}`, lp, lp64, (i) => 1e-5 * (1 + Math.abs(lp64[i])));
           expectClose(`hsLoss G ${what}`, G, G64, () => 2e-6 * scale * (1 + H));
+          // without grad: the same log-probs, G untouched
+          const Gn = f32(k, new Float64Array(E).fill(0.5), 0, true); // in kernel memory: a plain array is staged and copied back
+          const lpNoGrad = new Float64Array(N);
+          k.hsLoss(lpNoGrad, Gn, Hk, Wk, bk, ktree, kbatch, N, H, false, scale, dk);
+          expectClose(`hsLoss (no grad) lp ${what}`, lpNoGrad, lp64, (i) => 1e-5 * (1 + Math.abs(lp64[i])));
+          assert.ok(Gn.every((g) => g === 0.5), `hsLoss (no grad) ${what}: G written`);
           const Gs = Float64Array.from(G);
           const dWn0 = rand(rng, (V - 1) * H);
           const dbn0 = rand(rng, V - 1);
-          const [dHn64, dWn64, dbn64] = [new Float64Array(N * H), new Float64Array(dWn0), new Float64Array(dbn0)];
-          ref64.hsBackward(dHn64, dWn64, dbn64, Gs, Hn, Wn, tree, batch, N, H);
-          const [mH, mW, mb] = [new Float64Array(N * H), dWn0.map(Math.abs), dbn0.map(Math.abs)];
-          ref64.hsBackward(mH, mW, mb, Gs.map(Math.abs), Hn.map(Math.abs), Wn.map(Math.abs), tree, batch, N, H);
+          const { dHn: dHn64, dWn: dWn64, dbn: dbn64 } = spec.hsBackward(dWn0, dbn0, Gs, Hn, Wn, V, tree.data, targets, N, H);
+          const { dHn: mH, dWn: mW, dbn: mb } = spec.magnitude((a, b, c, d, e) => spec.hsBackward(a, b, c, d, e, V, tree.data, targets, N, H), [dWn0, dbn0, Gs, Hn, Wn]);
           const dHn = f32(k, rand(rng, N * H), 1, !own); // overwritten
           const dWn = f32(k, dWn0, 0, own);
           const dbn = f32(k, dbn0, 2, !own);
@@ -296,20 +316,19 @@ for (const backend of backends) {
 
     it('zero, sumSquaresRows, rowsOp (scale, zero, sgd, adagrad): the listed rows only', () => {
       // sumSquaresRows: 1e-12 relative (squares exact in f64); rowsOp: 1e-6·(|w| + |Δw|); other rows untouched (exactly)
-      for (const [R, width, count] of [[1, 1, 1], [5, 3, 2], [17, 5, 17], [67, 17, 30], [400, 200, 333], [9, 67, 0]]) {
+      for (const [R, width, count] of cases([[1, 1, 1], [5, 3, 2], [17, 5, 17], [67, 17, 30], [400, 200, 333], [9, 67, 0]])) {
         const rng = new Rng(R * 13 + width);
         const rowsList = Array.from({ length: R }, (_, i) => i).sort(() => rng.next() - 0.5).slice(0, count);
         for (const own of [true, false]) {
           const rows = ints(k, rowsList, own);
           const x0 = rand(rng, R * width);
-          const want = rowsList.reduce((s, r) => s + x0.subarray(r * width, (r + 1) * width).reduce((a, v) => a + v * v, 0), 0);
+          const want = spec.sumSquaresRows(x0, width, rowsList, count);
           const got = k.sumSquaresRows(f32(k, x0, 1, own), width, rows, count);
           expectCloseScalar(`sumSquaresRows R=${R} width=${width} count=${count}`, got, want, 1e-12 * want + 1e-300);
           const g0 = rand(rng, R * width);
           const s0 = rand(rng, R * width, 0, 0.5);
           for (const op of ['scale', 'zero', 'sgd', 'adagrad'] as const) {
-            const [w64, s64] = [new Float64Array(x0), new Float64Array(s0)];
-            ref64.rowsOp(op, w64, g0, s64, 0.3, 1e-8, width, Int32Array.from(rowsList), count);
+            const { w: w64, s: s64 } = spec.rowsOp(op, x0, g0, s0, 0.3, 1e-8, width, rowsList, count);
             const [w, sk] = [f32(k, x0, 2, own), f32(k, s0, 0, !own)];
             k.rowsOp(op, w, f32(k, g0, 1, own), sk, 0.3, 1e-8, width, rows, count);
             const what = `rowsOp ${op} R=${R} width=${width} count=${count}`;
@@ -325,16 +344,14 @@ for (const backend of backends) {
 
     it('directAdd, directGrad*, sparseSumSquares, sparseUpdate (sgd, adam, adagrad): touched entries only, in first-touch order', () => {
       // scores and gradients: 1e-6 of Σ|terms|; updates: 1e-6·(|w| + |Δw|); the touched lists equal exactly
-      for (const [R, n, S, O] of [[1, 1, 1, 1], [3, 5, 7, 2], [5, 17, 13, 3], [17, 67, 50, 4], [67, 129, 1000, 3]]) {
+      for (const [R, n, S, O] of cases([[1, 1, 1, 1], [3, 5, 7, 2], [5, 17, 13, 3], [17, 67, 50, 4], [67, 129, 1000, 3]])) {
         const rng = new Rng(R * 7 + n * 3 + S);
         const table = rand(rng, S);
         const keys = randomKeys(rng, R, O, S);
         const ld = n + 2;
         const Z0 = rand(rng, R * ld);
-        const want = new Float64Array(Z0);
-        ref64.directAdd(want, ld, { table, keys, O }, R, n);
-        const mag = Z0.map(Math.abs);
-        ref64.directAdd(mag, ld, { table: table.map(Math.abs), keys, O }, R, n);
+        const want = spec.directAdd(Z0, ld, { table, keys, O }, R, n);
+        const mag = spec.magnitude((z, t) => spec.directAdd(z, ld, { table: t, keys, O }, R, n), [Z0, table]);
         const Z = f32(k, Z0, 1, true);
         k.directAdd(Z, ld, { table: f32(k, table, 0, true), keys, O }, R, n);
         const what = `R=${R} n=${n} S=${S} O=${O}`;
@@ -345,8 +362,7 @@ for (const backend of backends) {
           const flags = own ? new Uint8Array(k.alloc(Math.ceil(S / 4) + 1).buffer, k.alloc(Math.ceil(S / 4) + 1).byteOffset, S) : new Uint8Array(S);
           return { g, flags, list: ints(k, new Array(S + 1).fill(0), own) };
         };
-        const sg64: SparseGrad = { g: new Float64Array(S), flags: new Uint8Array(S), list: new Int32Array(S + 1) };
-        ref64.directGrad(sg64, Z0, ld, keys, O, R, n);
+        const sg64 = sparse(spec.directGrad(S, Z0, ld, keys, O, R, n), S);
         for (const own of [true, false]) {
           const sg = newSg(own, new Float64Array(S));
           k.directGrad(sg, f32(k, Z0, 2, own), ld, keys, O, R, n);
@@ -355,15 +371,17 @@ for (const backend of backends) {
           const gm = new Float64Array(S);
           for (let r = 0; r < R; r++) for (let a = 0; a < O; a++) if (keys[r * O + a] !== ABSENT) for (let j = 0; j < n; j++) gm[(keys[r * O + a] + j) % S] += Math.abs(Z0[r * ld + j]);
           expectClose(`directGrad g ${what}`, sg.g, sg64.g, (i) => 1e-6 * gm[i] + 1e-30);
-          expectCloseScalar(`sparseSumSquares ${what}`, k.sparseSumSquares(sg), ref64.sparseSumSquares(sg64), 1e-6 * ref64.sparseSumSquares(sg64) + 1e-30);
+          // Σ g² of the float32 gradient, in float64
+          const ss = [...sg64.list.subarray(1, 1 + sg64.list[0])].reduce((a, i) => a + sg.g[i] ** 2, 0);
+          expectCloseScalar(`sparseSumSquares ${what}`, k.sparseSumSquares(sg), ss, 1e-12 * ss + 1e-300);
           for (const kind of ['sgd', 'adam', 'adagrad'] as const) {
             const st: SparseStep = { kind, gs: 0.75, lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, c1: 1 - 0.9 ** 3, c2: 1 - 0.999 ** 3 };
             const w0 = rand(rng, S);
             const m0 = rand(rng, S, 0, 0.1);
             const v0 = rand(rng, S, 0, 0.01);
-            const s64: SparseGrad = { g: Float64Array.from(sg.g), flags: new Uint8Array(sg64.flags), list: new Int32Array(sg64.list) };
-            const [w64, m64, v64] = [new Float64Array(w0), new Float64Array(m0), new Float64Array(v0)];
-            ref64.sparseUpdate(s64, w64, kind === 'sgd' ? null : m64, kind === 'adam' ? v64 : null, st);
+            const { w: w64, m: um, v: uv } = spec.sparseUpdate(sg.g, [...sg64.list.subarray(1, 1 + sg64.list[0])], w0, m0, v0, st);
+            // sgd leaves m and v alone; adagrad keeps its sum of squares in m and leaves v alone
+            const [m64, v64] = [kind === 'sgd' ? m0 : um, kind === 'adam' ? uv : v0];
             const sk = newSg(own, Float64Array.from(sg.g));
             sk.flags.set(sg.flags);
             sk.list.set(sg.list);
@@ -385,8 +403,7 @@ for (const backend of backends) {
       const O = 3;
       const keys = randomKeys(rng, plan.N, O, S);
       const Z = rand(rng, zStart[plan.C]);
-      const a64: SparseGrad = { g: new Float64Array(S), flags: new Uint8Array(S), list: new Int32Array(S + 1) };
-      ref64.directGradClassWords(a64, Z, plan, keys, O);
+      const a64 = sparse(spec.directGradClassWords(S, Z, plan.C, plan.N, plan.data, keys, O), S);
       const flagsBuf = k.alloc(S);
       const ak: SparseGrad = { g: f32(k, new Float64Array(S), 0, true), flags: new Uint8Array(flagsBuf.buffer, flagsBuf.byteOffset, S), list: ints(k, new Array(S + 1).fill(0), true) };
       k.directGradClassWords(ak, f32(k, Z, 1, true), { ...plan, data: ints(k, plan.data, true) }, keys, O);
@@ -398,8 +415,7 @@ for (const backend of backends) {
       const batch = hsBatchPlan(tree, targets, 30, new Int32Array(V - 1));
       const G = rand(rng, batch.rowOff[30]);
       const hkeys = randomKeys(rng, 30, O, S);
-      const h64: SparseGrad = { g: new Float64Array(S), flags: new Uint8Array(S), list: new Int32Array(S + 1) };
-      ref64.directGradHs(h64, G, tree, batch, hkeys, O, 30);
+      const h64 = sparse(spec.directGradHs(S, G, V, tree.data, targets, hkeys, O, 30), S);
       const hflags = k.alloc(S);
       const hk: SparseGrad = { g: f32(k, new Float64Array(S), 0, true), flags: new Uint8Array(hflags.buffer, hflags.byteOffset, S), list: ints(k, new Array(S + 1).fill(0), true) };
       k.directGradHs(hk, f32(k, G, 1, true), { V, data: ints(k, tree.data, true) }, batch, hkeys, O, 30);
@@ -407,6 +423,15 @@ for (const backend of backends) {
       expectClose('directGradHs g', hk.g, h64.g, (i) => 1e-6 * (1 + Math.abs(h64.g[i])) * 40);
     });
   });
+}
+
+/** A specification's sparse gradient in the kernels' layout: g [S], flags [S], list [S+1] = count, indices. */
+function sparse(sg: spec.SparseSpec, S: number): SparseGrad {
+  const flags = new Uint8Array(S);
+  for (const i of sg.list) flags[i] = 1;
+  const list = new Int32Array(S + 1);
+  list.set([sg.list.length, ...sg.list]);
+  return { g: sg.g, flags, list };
 }
 
 function expectCloseScalar(what: string, got: number, want: number, tol: number): void {

@@ -1,7 +1,7 @@
-// The kernels written a second time, independently of src/kernels/ref.ts, from the contracts in
-// src/kernels/kernels.ts: plain float64 formulas, one output element at a time, no loop
-// ordering, no shortcuts. The conformance suite checks every backend, the reference included,
-// against these (a reference compared with itself would pass any bug in it).
+// The kernels written a second time, independently of src/kernels/ref.ts and ref-fused.ts, from
+// the contracts in src/kernels/kernels.ts: plain float64 formulas, one output element at a time,
+// no loop ordering, no shortcuts. The conformance suites (kernels, fused) check every backend,
+// the reference included, against these (a reference compared with itself would pass any bug in it).
 // Legend: M, N, K matrix dims; R rows, C columns; B batch, H hidden; n element count.
 
 type Vec = ArrayLike<number>;
@@ -195,4 +195,307 @@ export function gruBackward(G: Vec, gh: Vec, hPrev: Vec, dh: Vec, dhPrev: Vec, B
  */
 export function magnitude<T>(compute: (...inputs: Float64Array[]) => T, inputs: Vec[], negate?: (input: number, index: number) => boolean): T {
   return compute(...inputs.map((x, k) => Float64Array.from(x, (v, i) => (negate?.(k, i) ? -Math.abs(v) : Math.abs(v)))));
+}
+
+// ---- the fused kernels (src/kernels/ref-fused.ts), written again from their contracts ----------
+// Legend: T steps, B streams, H hidden, N rows, V words, C classes, O max-ent orders, S table
+// entries; a class plan and a tree are read through their documented flat layouts.
+
+/** murmur3's 32-bit finaliser in exact integer arithmetic (BigInt), not in 32-bit JS operations. */
+export function fmix32(h: number): number {
+  const M = 0xffffffffn;
+  let x = BigInt(h >>> 0);
+  x ^= x >> 16n;
+  x = (x * 0x85ebca6bn) & M;
+  x ^= x >> 13n;
+  x = (x * 0xc2b2ae35n) & M;
+  x ^= x >> 16n;
+  return Number(x);
+}
+
+/** Dropout mask [n]: u(i) = fmix32(fmix32(i xor k0) xor k1); 0 where u(i) < ⌊p·2^32⌋ (at most 2^32 - 1), else 1/(1-p). */
+export function dropoutMask(n: number, p: number, k0: number, k1: number): Float64Array {
+  const threshold = Math.min(2 ** 32 - 1, Math.floor(p * 2 ** 32));
+  return Float64Array.from({ length: n }, (_, i) => (fmix32((fmix32((i ^ k0) >>> 0) ^ k1) >>> 0) < threshold ? 0 : 1 / (1 - p)));
+}
+
+/** The Elman recurrence: block t+1 of Hs [(T+1)·B, H] becomes act(block t+1 + block t · W_hᵀ). */
+export function elmanSeqForward(Hs0: Vec, WhT: Vec, T: number, B: number, H: number, a: 'sigmoid' | 'tanh' | 'relu'): Float64Array {
+  const Hs = Float64Array.from(Hs0);
+  const n = B * H;
+  for (let t = 1; t <= T; t++) {
+    const pre = gemm(Hs.subarray(t * n, (t + 1) * n), Hs.subarray((t - 1) * n, t * n), WhT, B, H, H, false, false, 1);
+    Hs.set(act(pre, a), t * n);
+  }
+  return Hs;
+}
+
+/** Its backward: from the last step down, dh(t) = dA0(t) + da(t+1)·W_h (t < T-1), da(t) = dh(t) ⊙ act'(h(t)). */
+export function elmanSeqBackward(dA0: Vec, Hs: Vec, Wh: Vec, T: number, B: number, H: number, a: 'sigmoid' | 'tanh' | 'relu'): Float64Array {
+  const dA = Float64Array.from(dA0);
+  const n = B * H;
+  for (let t = T - 1; t >= 0; t--) {
+    const own = dA.slice(t * n, (t + 1) * n);
+    const dh = t < T - 1 ? gemm(own, dA.subarray((t + 1) * n, (t + 2) * n), Wh, B, H, H, false, false, 1) : own;
+    const h = Float64Array.from({ length: n }, (_, i) => Hs[(t + 1) * n + i]);
+    dA.set(actBackward(h, dh, a), t * n);
+  }
+  return dA;
+}
+
+/** Max-ent arguments: table [S], keys [R, O] (0xFFFFFFFF: absent), O. */
+export interface DirectSpec {
+  table: Vec;
+  keys: Uint32Array;
+  O: number;
+}
+
+/** Σ over the present keys of row `row` of table[(key + j) mod S]. */
+export function directScore(d: DirectSpec, row: number, j: number): number {
+  let s = 0;
+  for (let a = 0; a < d.O; a++) {
+    const key = d.keys[row * d.O + a];
+    if (key !== 0xffffffff) s += d.table[(key + j) % d.table.length];
+  }
+  return s;
+}
+
+/** A class plan's flat layout: rowStart, wordStart, zStart [C+1], perm, tPos [N]. */
+export function classPlanParts(C: number, N: number, data: ArrayLike<number>): { rowStart: number[]; wordStart: number[]; zStart: number[]; perm: number[]; tPos: number[] } {
+  const part = (from: number, len: number): number[] => Array.from({ length: len }, (_, i) => data[from + i]);
+  return { rowStart: part(0, C + 1), wordStart: part(C + 1, C + 1), zStart: part(2 * C + 2, C + 1), perm: part(3 * C + 3, N), tPos: part(3 * C + 3 + N, N) };
+}
+
+/**
+ * The class softmax's word half: for sorted row p of class c, logits z_j = Hn[perm[p]]·U[w0+j] +
+ * b2[w0+j] (+ max-ent score of row p, output j) over the class's s words; lp[p] = log softmax(z)[tPos[p]]
+ * and dZ = (softmax(z) - onehot)·scale in the class's block at zStart[c]. (A one-word class: lp 0, dZ 0.)
+ * logits: z itself (what the kernel leaves without grad; 0 in a one-word class's block).
+ */
+export function classWordsLoss(Hn: Vec, U: Vec, b2: Vec, C: number, N: number, data: ArrayLike<number>, H: number, scl: number, direct?: DirectSpec): { lp: Float64Array; dZ: Float64Array; logits: Float64Array } {
+  const { rowStart, wordStart, zStart, perm, tPos } = classPlanParts(C, N, data);
+  const lp = f64(N);
+  const dZ = f64(zStart[C]);
+  const logits = f64(zStart[C]); // the scores z (0 in a one-word class's block)
+  for (let c = 0; c < C; c++) {
+    const w0 = wordStart[c];
+    const s = wordStart[c + 1] - w0;
+    for (let p = rowStart[c]; p < rowStart[c + 1]; p++) {
+      const z = Float64Array.from({ length: s }, (_, j) => {
+        let v = b2[w0 + j] + (direct ? directScore(direct, p, j) : 0);
+        for (let k = 0; k < H; k++) v += Hn[perm[p] * H + k] * U[(w0 + j) * H + k];
+        return v;
+      });
+      const r = softmaxXent(z, Int32Array.of(tPos[p]), 1, s, scl);
+      lp[p] = r.logProbs[0];
+      dZ.set(r.dlogits, zStart[c] + (p - rowStart[c]) * s);
+      if (s > 1) logits.set(z, zStart[c] + (p - rowStart[c]) * s);
+    }
+  }
+  return { lp, dZ, logits };
+}
+
+/** Its backward: dHn[perm[p]] += Σ_j dZ·U[w0+j], dU[w0+j] += dZ·Hn[perm[p]], db2[w0+j] += dZ. */
+export function classWordsBackward(dHn0: Vec, dU0: Vec, db0: Vec, dZ: Vec, Hn: Vec, U: Vec, C: number, N: number, data: ArrayLike<number>, H: number): { dHn: Float64Array; dU: Float64Array; db2: Float64Array } {
+  const { rowStart, wordStart, zStart, perm } = classPlanParts(C, N, data);
+  const [dHn, dU, db2] = [Float64Array.from(dHn0), Float64Array.from(dU0), Float64Array.from(db0)];
+  for (let c = 0; c < C; c++) {
+    const w0 = wordStart[c];
+    const s = wordStart[c + 1] - w0;
+    for (let p = rowStart[c]; p < rowStart[c + 1]; p++) {
+      for (let j = 0; j < s; j++) {
+        const g = dZ[zStart[c] + (p - rowStart[c]) * s + j];
+        for (let k = 0; k < H; k++) {
+          dHn[perm[p] * H + k] += g * U[(w0 + j) * H + k];
+          dU[(w0 + j) * H + k] += g * Hn[perm[p] * H + k];
+        }
+        db2[w0 + j] += g;
+      }
+    }
+  }
+  return { dHn, dU, db2 };
+}
+
+/** Word w's path in a tree's flat layout (pathStart [V+1], pathNode [P], pathBit [P]): its inner nodes and bits. */
+export function treePath(V: number, data: ArrayLike<number>, w: number): { nodes: number[]; bits: number[] } {
+  const P = data[V];
+  const nodes: number[] = [];
+  const bits: number[] = [];
+  for (let q = data[w]; q < data[w + 1]; q++) {
+    nodes.push(data[V + 1 + q]);
+    bits.push(data[V + 1 + P + q]);
+  }
+  return { nodes, bits };
+}
+
+/**
+ * Hierarchical softmax: per row r, along the path of targets[r], s = Wn[n]·Hn[r] + bn[n] (+ max-ent
+ * score of row r, output n); lp[r] = Σ log σ(bit ? s : -s); G holds (σ(s) - bit)·scale for the rows'
+ * paths one after another (row r's from Σ_{r' < r} path lengths).
+ */
+export function hsLoss(Hn: Vec, Wn: Vec, bn: Vec, V: number, data: ArrayLike<number>, targets: ArrayLike<number>, N: number, H: number, scl: number, direct?: DirectSpec): { lp: Float64Array; G: Float64Array } {
+  const lp = f64(N);
+  const G: number[] = [];
+  for (let r = 0; r < N; r++) {
+    const { nodes, bits } = treePath(V, data, targets[r]);
+    nodes.forEach((n, j) => {
+      let s = bn[n] + (direct ? directScore(direct, r, n) : 0);
+      for (let k = 0; k < H; k++) s += Wn[n * H + k] * Hn[r * H + k];
+      lp[r] += Math.log(sigma(bits[j] ? s : -s));
+      G.push((sigma(s) - bits[j]) * scl);
+    });
+  }
+  return { lp, G: Float64Array.from(G) };
+}
+
+/** Its backward: dHn[r] = Σ_j G·Wn[n_j] (a fresh array), dWn[n] += G·Hn[r], dbn[n] += G. */
+export function hsBackward(dWn0: Vec, dbn0: Vec, G: Vec, Hn: Vec, Wn: Vec, V: number, data: ArrayLike<number>, targets: ArrayLike<number>, N: number, H: number): { dHn: Float64Array; dWn: Float64Array; dbn: Float64Array } {
+  const [dHn, dWn, dbn] = [f64(N * H), Float64Array.from(dWn0), Float64Array.from(dbn0)];
+  let q = 0;
+  for (let r = 0; r < N; r++) {
+    for (const n of treePath(V, data, targets[r]).nodes) {
+      const g = G[q++];
+      for (let k = 0; k < H; k++) {
+        dHn[r * H + k] += g * Wn[n * H + k];
+        dWn[n * H + k] += g * Hn[r * H + k];
+      }
+      dbn[n] += g;
+    }
+  }
+  return { dHn, dWn, dbn };
+}
+
+/**
+ * The batch plan of the hierarchical softmax: rowOff [N+1] (cumulative path lengths) and the
+ * node list M, nodes [M] (in the order rows first reach them), entStart [M+1], then per node its
+ * entries (row, index into G) in increasing row order: entRow [E], entG [E].
+ */
+export function hsBatchPlan(V: number, data: ArrayLike<number>, targets: ArrayLike<number>, N: number): { rowOff: number[]; nodeList: number[] } {
+  const rowOff = [0];
+  const entries = new Map<number, Array<[number, number]>>(); // node -> [row, G index], in insertion order
+  for (let r = 0; r < N; r++) {
+    const { nodes } = treePath(V, data, targets[r]);
+    nodes.forEach((n, j) => {
+      if (!entries.has(n)) entries.set(n, []);
+      entries.get(n)!.push([r, rowOff[r] + j]);
+    });
+    rowOff.push(rowOff[r] + nodes.length);
+  }
+  const nodes = [...entries.keys()];
+  const entStart = [0];
+  for (const n of nodes) entStart.push(entStart[entStart.length - 1] + entries.get(n)!.length);
+  const all = nodes.flatMap((n) => entries.get(n)!);
+  return { rowOff, nodeList: [nodes.length, ...nodes, ...entStart, ...all.map((e) => e[0]), ...all.map((e) => e[1])] };
+}
+
+/** A sparse table gradient: dense values g [S] and the touched indices in first-touch order. */
+export interface SparseSpec {
+  g: Float64Array;
+  list: number[];
+}
+
+function touch(sg: SparseSpec, idx: number, v: number): void {
+  if (!sg.list.includes(idx)) sg.list.push(idx);
+  sg.g[idx] += v;
+}
+
+/** Z[r, j] (row stride ld) + Σ_a table[(keys[r, a] + j) mod S] for r < R, j < n; other elements as they were. */
+export function directAdd(Z0: Vec, ld: number, d: DirectSpec, R: number, n: number): Float64Array {
+  const Z = Float64Array.from(Z0);
+  for (let r = 0; r < R; r++) for (let j = 0; j < n; j++) Z[r * ld + j] += directScore(d, r, j);
+  return Z;
+}
+
+/** g[(keys[r, a] + j) mod S] += dZ[r, j]: rows, orders, outputs, in that order (which fixes the list's order). */
+export function directGrad(S: number, dZ: Vec, ld: number, keys: Uint32Array, O: number, R: number, n: number): SparseSpec {
+  const sg: SparseSpec = { g: f64(S), list: [] };
+  for (let r = 0; r < R; r++) {
+    for (let a = 0; a < O; a++) {
+      const key = keys[r * O + a];
+      if (key !== 0xffffffff) for (let j = 0; j < n; j++) touch(sg, (key + j) % S, dZ[r * ld + j]);
+    }
+  }
+  return sg;
+}
+
+/** The same over the class softmax's word scores: classes, their sorted rows p (keys of row p), orders, words. */
+export function directGradClassWords(S: number, dZ: Vec, C: number, N: number, data: ArrayLike<number>, keys: Uint32Array, O: number): SparseSpec {
+  const { rowStart, wordStart, zStart } = classPlanParts(C, N, data);
+  const sg: SparseSpec = { g: f64(S), list: [] };
+  for (let c = 0; c < C; c++) {
+    const s = wordStart[c + 1] - wordStart[c];
+    if (s === 1) continue; // a one-word class has no word score
+    for (let p = rowStart[c]; p < rowStart[c + 1]; p++) {
+      for (let a = 0; a < O; a++) {
+        const key = keys[p * O + a];
+        if (key !== 0xffffffff) for (let j = 0; j < s; j++) touch(sg, (key + j) % S, dZ[zStart[c] + (p - rowStart[c]) * s + j]);
+      }
+    }
+  }
+  return sg;
+}
+
+/** The same over hierarchical-softmax node scores: rows, orders, the nodes of the row's path (G as hsLoss lays it out). */
+export function directGradHs(S: number, G: Vec, V: number, data: ArrayLike<number>, targets: ArrayLike<number>, keys: Uint32Array, O: number, N: number): SparseSpec {
+  const sg: SparseSpec = { g: f64(S), list: [] };
+  let q0 = 0;
+  for (let r = 0; r < N; r++) {
+    const { nodes } = treePath(V, data, targets[r]);
+    for (let a = 0; a < O; a++) {
+      const key = keys[r * O + a];
+      if (key !== 0xffffffff) nodes.forEach((n, j) => touch(sg, (key + n) % S, G[q0 + j]));
+    }
+    q0 += nodes.length;
+  }
+  return sg;
+}
+
+/**
+ * One sparse step on the touched entries i (g = gs·grad[i]): sgd w -= lr·g; adam m = β1 m + (1-β1) g,
+ * v = β2 v + (1-β2) g², w -= lr·(m/c1) / (√(v/c2) + eps); adagrad m += g², w -= lr·g / (√m + eps).
+ */
+export function sparseUpdate(
+  grad: Vec, list: number[], w0: Vec, m0: Vec, v0: Vec,
+  st: { kind: 'sgd' | 'adam' | 'adagrad'; gs: number; lr: number; beta1: number; beta2: number; eps: number; c1: number; c2: number },
+): { w: Float64Array; m: Float64Array; v: Float64Array } {
+  const [w, m, v] = [Float64Array.from(w0), Float64Array.from(m0), Float64Array.from(v0)];
+  for (const i of list) {
+    const g = st.gs * grad[i];
+    if (st.kind === 'sgd') {
+      w[i] = w[i] - st.lr * g;
+    } else if (st.kind === 'adam') {
+      m[i] = st.beta1 * m[i] + (1 - st.beta1) * g;
+      v[i] = st.beta2 * v[i] + (1 - st.beta2) * g ** 2;
+      w[i] = w[i] - (st.lr * (m[i] / st.c1)) / (Math.sqrt(v[i] / st.c2) + st.eps);
+    } else {
+      m[i] = m[i] + g ** 2;
+      w[i] = w[i] - (st.lr * g) / (Math.sqrt(m[i]) + st.eps);
+    }
+  }
+  return { w, m, v };
+}
+
+/** Σ x² over rows[0..count) of x [·, width]. */
+export function sumSquaresRows(x: Vec, width: number, rows: ArrayLike<number>, count: number): number {
+  let s = 0;
+  for (let q = 0; q < count; q++) for (let c = 0; c < width; c++) s += x[rows[q] * width + c] ** 2;
+  return s;
+}
+
+/** rowsOp on rows[0..count) of w [·, width] (g, s alike): scale w·a; zero; sgd w - a·g; adagrad s + g², w - a·g/(√s' + eps). */
+export function rowsOp(op: 'scale' | 'zero' | 'sgd' | 'adagrad', w0: Vec, g: Vec, s0: Vec, a: number, eps: number, width: number, rows: ArrayLike<number>, count: number): { w: Float64Array; s: Float64Array } {
+  const [w, s] = [Float64Array.from(w0), Float64Array.from(s0)];
+  for (let q = 0; q < count; q++) {
+    for (let c = 0; c < width; c++) {
+      const i = rows[q] * width + c;
+      if (op === 'scale') w[i] = w0[i] * a;
+      else if (op === 'zero') w[i] = 0;
+      else if (op === 'sgd') w[i] = w0[i] - a * g[i];
+      else {
+        s[i] = s0[i] + g[i] ** 2;
+        w[i] = w0[i] - (a * g[i]) / (Math.sqrt(s[i]) + eps);
+      }
+    }
+  }
+  return { w, s };
 }
