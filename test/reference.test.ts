@@ -9,7 +9,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { OPTIMIZER_HYPER } from '../src/defaults.js';
 import { RefKernels } from '../src/kernels/ref.js';
-import { Optimizer, clipGradNorm, type OptimizerName } from '../src/train/optimizer.js';
+import { Optimizer, clipGradNorm, clipGradNorms, type OptimizerName } from '../src/train/optimizer.js';
+import type { Arr, RowsOp, SparseGrad } from '../src/kernels/kernels.js';
+import type { GradRegions } from '../src/nn/model.js';
 import { sample, samplingDistribution } from '../src/infer/sample.js';
 
 const k = new RefKernels();
@@ -149,4 +151,136 @@ test('sample(probs, coin): the index where the cumulative probability first exce
   // rounding left the total below the coin: the last token with probability > 0
   assert.equal(sample([0.3, 0.3, 0.3, 0], 0.95), 2);
   assert.equal(sample([0, 0, 1], 0), 2);
+});
+
+// ---- the arena's regions and the sparse table (row-sparse gradients, max-ent) -----------------
+
+/**
+ * The reference kernels, refusing a count past the end of an array they are given: the
+ * reference would drop such writes silently (a typed array ignores them), a wasm kernel would
+ * write into the next tensor of the arena.
+ */
+function strictKernels(): RefKernels {
+  const s = Object.create(k) as RefKernels;
+  const fits = (what: string, n: number, ...xs: Array<Arr | null>): void => {
+    for (const x of xs) if (x) assert.ok(n <= x.length, `${what}: count ${n} past an array of ${x.length}`);
+  };
+  s.sgdUpdate = (w, g, lr, n) => (fits('sgdUpdate', n, w, g), k.sgdUpdate(w, g, lr, n));
+  s.adagradUpdate = (w, st, g, lr, eps, n) => (fits('adagradUpdate', n, w, st, g), k.adagradUpdate(w, st, g, lr, eps, n));
+  s.sumSquares = (x, n) => (fits('sumSquares', n, x), k.sumSquares(x, n));
+  s.scale = (x, a, n) => (fits('scale', n, x), k.scale(x, a, n));
+  const rowsFit = (what: string, width: number, rows: Int32Array, count: number, ...xs: Array<Arr | null>): void => {
+    for (let q = 0; q < count; q++) fits(what, (rows[q] + 1) * width, ...xs);
+  };
+  s.rowsOp = (op: RowsOp, w, g, st, a, eps, width, rows, count) => (rowsFit('rowsOp', width, rows, count, w, g, st), k.rowsOp(op, w, g, st, a, eps, width, rows, count));
+  s.sumSquaresRows = (x, width, rows, count) => (rowsFit('sumSquaresRows', width, rows, count, x), k.sumSquaresRows(x, width, rows, count));
+  return s;
+}
+
+// An arena of 14: dense ranges [1, 3) and [5, 6), a row block at 8 of 3 rows × 2 (rows 2 and 0
+// touched: elements 12, 13, 8, 9); the gradient is also non-zero outside (elements 0, 4, 10), so
+// a step that visits more than the regions shows.
+const REGIONS: GradRegions = { dense: [[1, 3], [5, 6]], rows: [{ offset: 8, size: 6, width: 2, rows: Int32Array.from([2, 0, 1]), count: 2 }] };
+const IN_REGIONS = [1, 2, 5, 8, 9, 12, 13];
+const G14 = [0.7, 0.5, -2, 3, 0.9, 0.25, 1.5, -0.6, 4, -1, 2.5, 1.25, -0.5, 3];
+
+test('regions: SGD and Adagrad step the dense ranges and touched rows only (as a dense step where g is 0 elsewhere); Adam steps the whole arena', () => {
+  const kk = strictKernels();
+  const inside = (i: number): boolean => IN_REGIONS.includes(i);
+  const w0 = Array.from({ length: 14 }, (_, i) => 1 + i / 8);
+  const run = (name: OptimizerName, lr: number, steps = 1): Optimizer & { w: Float64Array } => {
+    const o = new Optimizer(name, (n) => new Float64Array(n), 14);
+    const w = Float64Array.from(w0);
+    for (let t = 0; t < steps; t++) o.step(kk, w, Float64Array.from(G14), lr, undefined, REGIONS);
+    return Object.assign(o, { w });
+  };
+  // sgd: w - lr·g inside, unchanged outside
+  close('sgd', run('sgd', 0.1).w, w0.map((v, i) => (inside(i) ? v - 0.1 * G14[i] : v)), 1e-15);
+  // adagrad, two steps: s = 2g², w - lr·g/|g| - lr·g/(√2|g|) inside (eps 1e-10 beside |g| ≥ 0.25: < 1e-9 relative)
+  const ag = run('adagrad', 0.1, 2);
+  close('adagrad w', ag.w, w0.map((v, i) => (inside(i) ? v - 0.1 * Math.sign(G14[i]) * (1 + 1 / Math.SQRT2) : v)), 1e-9);
+  close('adagrad s', ag.state.get('s')!, G14.map((g, i) => (inside(i) ? 2 * g * g : 0)), 1e-15);
+  // adam at t = 1 moves every weight by lr·sign(g) (m̂ = g, v̂ = g²), outside the regions too
+  const ad = run('adam', 0.01);
+  close('adam', ad.w, w0.map((v, i) => v - 0.01 * Math.sign(G14[i])), 1e-7);
+  assert.equal(ad.t, 1);
+});
+
+test('clipGradNorms: the norm over the regions and the sparse table together; only the regions scaled; defer leaves g alone', () => {
+  const kk = strictKernels();
+  const regionSq = IN_REGIONS.reduce((a, i) => a + G14[i] ** 2, 0); // 0.25 + 4 + 0.0625 + 16 + 1 + 0.25 + 9 = 30.5625
+  const sg: SparseGrad = { g: Float64Array.from([0, 2, 0, -1.5]), flags: Uint8Array.from([0, 1, 0, 1]), list: Int32Array.from([2, 3, 1, 0, 0]) };
+  const norm = Math.sqrt(regionSq + 4 + 2.25); // √36.8125
+  const g = Float64Array.from(G14);
+  const r = clipGradNorms(kk, g, sg, 3, REGIONS);
+  close('norm', [r.norm], [norm], 1e-15);
+  close('gs', [r.gs], [3 / norm], 1e-15);
+  close('scaled inside, untouched outside', g, G14.map((v, i) => (IN_REGIONS.includes(i) ? (v * 3) / norm : v)), 1e-15);
+  assert.deepEqual([...sg.g], [0, 2, 0, -1.5], 'the sparse part is scaled by its update, not here');
+  // defer (SGD folds gs into its step): the factor alone
+  const h = Float64Array.from(G14);
+  const d = clipGradNorms(kk, h, sg, 3, REGIONS, true);
+  close('deferred gs', [d.gs], [3 / norm], 1e-15);
+  assert.deepEqual([...h], G14, 'defer: g unchanged');
+  // below the limit: gs 1, nothing scaled; without regions: the whole array
+  const u = Float64Array.from(G14);
+  assert.deepEqual(clipGradNorms(kk, u, sg, 100, REGIONS), { norm, gs: 1 });
+  assert.deepEqual([...u], G14);
+  const all = Float64Array.from([3, 4]);
+  const a = clipGradNorms(kk, all, null, 1);
+  assert.deepEqual([a.norm, a.gs], [5, 0.2]);
+  close('whole array', all, [0.6, 0.8], 1e-15);
+});
+
+test('the sparse table: each optimizer\'s moments (direct.s; direct.m, direct.v) and its update of the touched entries, with and without regions', () => {
+  const kk = strictKernels();
+  const names = (o: OptimizerName): string[] => {
+    const opt = new Optimizer(o, (n) => new Float64Array(n), 3);
+    opt.attachSparse((n) => new Float64Array(n), 5);
+    assert.ok([...opt.sparseState.values()].every((b) => b.length === 5 && b.every((v) => v === 0)), `${o}: moments of 5 zeros`);
+    return [...opt.sparseState.keys()];
+  };
+  assert.deepEqual(names('sgd'), []);
+  assert.deepEqual(names('adagrad'), ['direct.s']);
+  assert.deepEqual(names('adam'), ['direct.m', 'direct.v']);
+  // entries 3 and 1 touched (g 2 and -0.5, scaled by gs = 0.5), two steps at lr 0.1
+  const run = (o: OptimizerName, regions?: GradRegions): { table: Float64Array; opt: Optimizer; sg: SparseGrad } => {
+    const opt = new Optimizer(o, (n) => new Float64Array(n), 14);
+    opt.attachSparse((n) => new Float64Array(n), 5);
+    const table = Float64Array.from([1, 1, 1, 1, 1]);
+    const sg: SparseGrad = { g: new Float64Array(5), flags: new Uint8Array(5), list: new Int32Array(6) };
+    for (let t = 0; t < 2; t++) {
+      sg.g.set([0, -0.5, 0, 2, 0]);
+      sg.flags.set([0, 1, 0, 1, 0]);
+      sg.list.set([2, 3, 1]);
+      opt.step(kk, new Float64Array(14), new Float64Array(14), 0.1, { table, grad: sg, gs: 0.5 }, regions);
+    }
+    return { table, opt, sg };
+  };
+  const g = [0, -0.25, 0, 1, 0]; // gs·gradient
+  for (const regions of [undefined, REGIONS]) {
+    const where = regions ? 'with regions' : 'without regions';
+    const sgd = run('sgd', regions);
+    close(`sgd ${where}`, sgd.table, g.map((v) => 1 - 2 * 0.1 * v), 1e-15);
+    assert.deepEqual([sgd.sg.list[0], ...sgd.sg.flags, ...sgd.sg.g], new Array(11).fill(0), `sgd ${where}: the gradient cleared`);
+    const ag = run('adagrad', regions);
+    // s = g² then 2g²: w - lr·sign(g)·(1 + 1/√2) on the touched entries
+    close(`adagrad ${where}`, ag.table, g.map((v) => 1 - 0.1 * Math.sign(v) * (1 + Math.SQRT1_2)), 1e-9);
+    close(`adagrad s ${where}`, ag.opt.sparseState.get('direct.s')!, g.map((v) => 2 * v * v), 1e-15);
+    // adam: m = (1-β1)g then (1-β1²)g... bias-corrected at t = 1 and 2 (the global step)
+    const ad = run('adam', regions);
+    const [b1, b2, eps] = [0.9, 0.999, 1e-8];
+    const want = g.map((v) => {
+      let [w, m, s] = [1, 0, 0];
+      for (let t = 1; t <= 2; t++) {
+        m = b1 * m + (1 - b1) * v;
+        s = b2 * s + (1 - b2) * v * v;
+        w -= (0.1 * (m / (1 - b1 ** t))) / (Math.sqrt(s / (1 - b2 ** t)) + eps);
+      }
+      return w;
+    });
+    close(`adam ${where}`, ad.table, want, 1e-12);
+    close(`adam m ${where}`, ad.opt.sparseState.get('direct.m')!, g.map((v) => (1 - b1 * b1) * v), 1e-15);
+    close(`adam v ${where}`, ad.opt.sparseState.get('direct.v')!, g.map((v) => (1 - b2 * b2) * v * v), 1e-12);
+  }
 });
