@@ -8,6 +8,8 @@
 //   npm run mutate                  every target
 //   npm run mutate -- sample ref    just these (names from TARGETS below)
 //   node scripts/mutate.mjs --summary   the summary of the reports already in reports/mutation/
+//   node scripts/mutate.mjs --dry NAME  Stryker's dry run only: the mutant count and one run's time
+//   node scripts/mutate.mjs --list      each target's files and test command
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
@@ -15,27 +17,58 @@ import { join } from 'node:path';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const T = (...files) => files.map((f) => `dist/test/${f}.test.js`).join(' ');
+/**
+ * The test files in one process (scripts/run-tests.mjs: several times faster than `node --test`,
+ * which spawns one per file), only the tests whose names match `pattern` (a RegExp source) where given.
+ */
+const NT = (files, pattern) => `node${pattern ? ` --test-name-pattern=${JSON.stringify(pattern)}` : ''} scripts/run-tests.mjs ${T(...files)}`;
+/** The reference row alone of a conformance suite (no wasm loaded, small sizes). */
+const REF_ONLY = 'RNNLM_CONFORMANCE_ONLY=ref';
 
-/** name -> the files mutated and the test command that must fail for a mutant to count as killed. */
+/**
+ * name -> the files mutated and the test command (run by a shell) that must fail for a mutant to
+ * count as killed. Each command is the smallest subset of the suite that covers its files: a run
+ * costs mutants × the command's time (see docs/mutation.md for the times measured).
+ */
 export const TARGETS = {
-  sample: { mutate: ['src/infer/sample.ts'], tests: T('reference') },
-  optimizer: { mutate: ['src/train/optimizer.ts'], tests: T('reference') },
-  batches: { mutate: ['src/data/batches.ts'], tests: T('vocab') },
-  ref: { mutate: ['src/kernels/ref.ts'], tests: `RNNLM_CONFORMANCE_ONLY=ref node --test ${T('kernels.conformance')}` },
-  parts: { mutate: ['src/nn/arena.ts', 'src/nn/dropout.ts', 'src/nn/embedding.ts', 'src/nn/output.ts'], tests: T('arena', 'gradcheck', 'dropout') },
-  layers: { mutate: ['src/nn/elman.ts', 'src/nn/gru.ts', 'src/nn/lstm.ts', 'src/nn/recurrent.ts', 'src/nn/gradcheck.ts'], tests: T('gradcheck', 'cells') },
-  config: { mutate: ['src/nn/config.ts', 'src/nn/memory.ts'], tests: T('cells', 'dropout', 'classes', 'failures') },
-  // Being rewritten for speed (issue: class-factored output): mutate last, and again once merged.
-  classes: { mutate: ['src/nn/classes.ts'], tests: T('classes') },
-  model: { mutate: ['src/nn/model.ts'], tests: T('model', 'cells', 'dropout', 'classes') },
+  sample: { mutate: ['src/infer/sample.ts'], tests: NT(['reference']) },
+  optimizer: { mutate: ['src/train/optimizer.ts'], tests: NT(['reference']) },
+  batches: { mutate: ['src/data/batches.ts'], tests: NT(['vocab'], '^(?!PTB)') },
+  // the kernels' references: every kernel against the independent specification (test/kernel-spec.ts)
+  ref: { mutate: ['src/kernels/ref.ts'], tests: `${REF_ONLY} ${NT(['kernels.conformance', 'fused.conformance'])}` },
+  fused: { mutate: ['src/kernels/ref-fused.ts'], tests: `${REF_ONLY} ${NT(['fused.conformance'])}` },
+  parts: { mutate: ['src/nn/arena.ts', 'src/nn/dropout.ts', 'src/nn/embedding.ts', 'src/nn/output.ts'], tests: NT(['arena', 'gradcheck', 'dropout'], '^(?!.*interrupted)') },
+  layers: {
+    mutate: ['src/nn/elman.ts', 'src/nn/gru.ts', 'src/nn/lstm.ts', 'src/nn/recurrent.ts', 'src/nn/gradcheck.ts'],
+    tests: NT(['gradcheck', 'cells', 'outputs'], '^(gradcheck [a-z]+, |gradcheck (with embed|catches)|lstm (forward|init)|gru forward|state width|config: unknown|evaluation is exact for|checkpoint round trip|a checkpoint whose|folded input)'),
+  },
+  hsoftmax: { mutate: ['src/nn/hsoftmax.ts'], tests: NT(['hsoftmax']) },
+  direct: { mutate: ['src/nn/direct.ts'], tests: NT(['direct']) },
+  probe: { mutate: ['src/nn/bptt-probe.ts'], tests: NT(['bptt-probe']) },
+  memory: { mutate: ['src/nn/memory.ts'], tests: NT(['memory']) },
+  config: { mutate: ['src/nn/config.ts'], tests: NT(['config']) },
+  classes: {
+    mutate: ['src/nn/classes.ts'],
+    tests: NT(['classes', 'outputs'], '^(?!.*(training with|CLI|trainRun|hierarchical))(Mikolov|binning|gradcheck|the class softmax|per-token|the output costs|checkpoint: class|class-factored softmax with max-ent|class order inside)'),
+  },
+  // one Elman and one gated cell where the cell does not matter to model.ts
+  model: {
+    mutate: ['src/nn/model.ts'],
+    tests: NT(['gradcheck', 'model', 'outputs', 'classes', 'dropout'], [
+      '^gradcheck (sigmoid|lstm), 2 layer.*T=6', '^gradcheck relu: hierarchical', '^gradcheck: max-ent', '^gradcheck relu with a class', 'classes \\+ tied',
+      '^gradcheck tanh with (dropout|tied)', 'folded input', 'zero output weights', 'initial loss', 'evaluation is exact:', 'through the model', 'chunk length',
+      'row-sparse', 'updated only where touched', 'class order inside', 'is a distribution', 'mixed targets', 'no dropout at evaluation', 'masks come from',
+      'off the recurrent', 'tied: one copy',
+    ].join('|')),
+  },
 };
 
-function run(name) {
+function run(name, dry = false) {
   const t = TARGETS[name];
   if (!t) throw new Error(`unknown target ${name}: choose from ${Object.keys(TARGETS).join(', ')}`);
   const dir = join(ROOT, 'reports', 'mutation');
   mkdirSync(dir, { recursive: true });
-  const command = t.tests.startsWith('RNNLM_') || t.tests.startsWith('node') ? t.tests : `node --test ${t.tests}`;
+  const command = t.tests;
   const config = {
     testRunner: 'command',
     commandRunner: { command },
@@ -57,8 +90,18 @@ function run(name) {
   mkdirSync(join(ROOT, '.stryker-tmp'), { recursive: true });
   writeFileSync(file, JSON.stringify(config, null, 2));
   console.log(`\n=== ${name}: ${t.mutate.join(', ')}\n    tests: ${command}`);
-  const r = spawnSync('npx', ['stryker', 'run', file], { cwd: ROOT, stdio: 'inherit' });
+  const started = Date.now();
+  const r = spawnSync('npx', ['stryker', 'run', file, ...(dry ? ['--dryRunOnly'] : [])], { cwd: ROOT, stdio: 'inherit' });
+  const minutes = (Date.now() - started) / 60000;
   if (r.status !== 0) console.log(`stryker exited ${r.status} for ${name}`);
+  console.log(`=== ${name}: ${minutes.toFixed(1)} min${dry ? ' (dry run)' : ''}`);
+  if (!dry) {
+    // wall time of each target's last run, for docs/mutation.md
+    const times = join(dir, 'times.json');
+    const all = existsSync(times) ? JSON.parse(readFileSync(times, 'utf8')) : {};
+    all[name] = { minutes: Math.round(minutes * 10) / 10, at: new Date().toISOString() };
+    writeFileSync(times, JSON.stringify(all, null, 2) + '\n');
+  }
   return join(dir, `${name}.json`);
 }
 
@@ -101,6 +144,12 @@ const args = process.argv.slice(2);
 if (args[0] === '--summary') {
   // the reports already there, without running anything
   summarize(Object.keys(TARGETS).map((n) => join(ROOT, 'reports', 'mutation', `${n}.json`)));
+} else if (args[0] === '--list') {
+  // each target's files and test command (run from the repository root after `npm run build:ts` to time it)
+  for (const [n, t] of Object.entries(TARGETS)) console.log(`${n}: ${t.mutate.join(' ')}\n  ${t.tests}`);
+} else if (args[0] === '--dry') {
+  // Stryker's dry run alone (instrument, build, one run of the tests): the mutant count and the time per mutant
+  for (const n of args.length > 1 ? args.slice(1) : Object.keys(TARGETS)) run(n, true);
 } else {
-  summarize((args.length > 0 ? args : Object.keys(TARGETS)).map(run));
+  summarize((args.length > 0 ? args : Object.keys(TARGETS)).map((n) => run(n)));
 }
