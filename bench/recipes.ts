@@ -21,7 +21,7 @@ const arg = (name: string): string | undefined => {
   return i > 0 ? process.argv[i + 1] : undefined;
 };
 const presets = (arg('presets') ?? Object.keys(PRESETS).join(',')).split(',');
-const corpora = (arg('corpora') ?? 'ptb,shakespeare-words,ptb-paragraphs,mix').split(',');
+const corpora = (arg('corpora') ?? 'ptb,shakespeare-words,ptb-paragraphs,mix,wide').split(',');
 const minutesArg = arg('minutes');
 const threads = arg('threads');
 

@@ -8,6 +8,9 @@
 //                      its own; ~1M training tokens, 10k types, long lines)
 //   mix                PTB and shakespeare-words lines together, shuffled with a fixed seed,
 //                      split 90/5/5 (~1.1M training tokens, ~20k types, two styles)
+//   wide               PTB's train and valid lines and tiny Shakespeare as it is (case and
+//                      punctuation left on the words), paragraphs of at least 60 tokens, shuffled,
+//                      split 90/5/5 (~1.1M training tokens, ~31k types: rare words dominate)
 // Usage: node scripts/make-corpora.mjs [DATA=../shared/data] [OUT=runs/corpora]
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

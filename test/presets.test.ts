@@ -17,6 +17,9 @@ import { PRESETS, presetOptions } from '../src/tasks/presets.js';
 import { DEFAULT_TRAIN, train, trainOptions, validateTrainOptions } from '../src/train/trainer.js';
 import { ROOT } from './data-paths.js';
 import { builtinSlice } from './fixtures.js';
+import { decodeSafetensors } from '../src/io/safetensors.js';
+import { statePath } from '../src/io/train-state.js';
+import { assertOk, rmTemp, runCli, tempDir } from './helpers.js';
 
 test('every preset gives a valid model config and valid training options', () => {
   assert.ok(Object.keys(PRESETS).length >= 3);
@@ -69,4 +72,25 @@ test('a few training steps with each preset\'s options lower the validation loss
 
 test('an unknown preset is refused, naming the known ones', () => {
   assert.throws(() => presetOptions('nope'), /unknown preset "nope": choose one of mikolov, zaremba-small, lstm-tied/);
+});
+
+test('a budgeted preset trains for its own minutes under the budget schedule; --time-budget (minutes) replaces them', () => {
+  const d = tempDir('rnnlm-preset-');
+  try {
+    const optionsAfter = (extra: string[]): Record<string, unknown> => {
+      const small = ['--embed', '8', '--hidden', '8', '--classes', '4', '--epochs', '1', '--backend', 'ref', '--force'];
+      assertOk(runCli(['train', '--preset', 'mikolov', '--save', 'm.safetensors', ...small, ...extra], d));
+      const { metadata } = decodeSafetensors(readFileSync(join(d, statePath('m.safetensors'))));
+      return (JSON.parse(metadata.state) as { options: Record<string, unknown> }).options;
+    };
+    const own = optionsAfter([]);
+    assert.equal(PRESETS.mikolov.minutes, 2);
+    assert.equal(own.schedule, 'budget');
+    assert.equal(own.timeBudget, 120);
+    assert.equal(own.lr, PRESETS.mikolov.options.lr);
+    assert.equal(optionsAfter(['--time-budget', '0.5']).timeBudget, 30);
+    assert.equal(optionsAfter(['--schedule', 'fixed']).schedule, 'fixed');
+  } finally {
+    rmTemp(d);
+  }
 });

@@ -89,7 +89,8 @@ function runOptions(f: TrainFlags, cmd: Command): Record<string, unknown> {
     if (given('output') && f.output !== 'classes' && !given('classes')) out.classes = 0;
   }
   for (const [key, value] of Object.entries(fr)) if (PASS_THROUGH.has(key) || given(key)) out[key] = value;
-  if (out.timeBudget !== undefined) out.timeBudget = (out.timeBudget as number) * 60;
+  // the flag is in minutes, the run's option (and a preset's) in seconds
+  if (given('timeBudget')) out.timeBudget = (f.timeBudget as number) * 60;
   return out;
 }
 
