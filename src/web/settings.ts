@@ -2,7 +2,7 @@
 // what `rnnlm train` trains), and its form in the URL hash (#cell=lstm&hidden=100…), so that a
 // setup is a link, as in the TensorFlow Playground. Shared by the page and the training Worker.
 
-import { GENERATE_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS } from '../defaults.js';
+import { GENERATE_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS, defaultLearningRate } from '../defaults.js';
 import { CELLS, type Cell } from '../nn/config.js';
 import { OPTIMIZERS, type OptimizerName } from '../train/optimizer.js';
 
@@ -48,7 +48,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   classes: MODEL_DEFAULTS.classes,
   dropout: MODEL_DEFAULTS.dropout,
   optimizer: TRAIN_DEFAULTS.optimizer,
-  lr: TRAIN_DEFAULTS.lr,
+  lr: defaultLearningRate(MODEL_DEFAULTS.cell, TRAIN_DEFAULTS.optimizer),
   bptt: TRAIN_DEFAULTS.bptt,
   batch: TRAIN_DEFAULTS.batch,
   epochs: TRAIN_DEFAULTS.epochs,
@@ -101,6 +101,19 @@ export function parseField<K extends keyof Settings>(key: K, text: string): { va
   return { value: v as Settings[K] };
 }
 
+/**
+ * Sets one setting. A learning rate left at the library's default for the cell and optimizer
+ * follows them when either changes, as in `rnnlm train` (SGD's 20 is no rate for Adam, nor for
+ * a relu cell); a rate the user typed stays. Returns whether the rate changed with it.
+ */
+export function applySetting<K extends keyof Settings>(settings: Settings, key: K, value: Settings[K]): boolean {
+  const defaultBefore = defaultLearningRate(settings.cell, settings.optimizer);
+  settings[key] = value;
+  if ((key !== 'cell' && key !== 'optimizer') || settings.lr !== defaultBefore) return false;
+  settings.lr = defaultLearningRate(settings.cell, settings.optimizer);
+  return settings.lr !== defaultBefore;
+}
+
 /** Settings from a location hash ("#a=1&b=2"); unknown keys and invalid values are ignored (and listed). */
 export function settingsFromHash(hash: string): { settings: Settings; ignored: string[] } {
   const settings: Settings = { ...DEFAULT_SETTINGS };
@@ -115,6 +128,7 @@ export function settingsFromHash(hash: string): { settings: Settings; ignored: s
     if ('error' in r) ignored.push(key);
     else (settings as unknown as Record<string, unknown>)[key] = r.value;
   }
+  if (!params.has('lr') || ignored.includes('lr')) settings.lr = defaultLearningRate(settings.cell, settings.optimizer);
   return { settings, ignored };
 }
 
@@ -122,7 +136,9 @@ export function settingsFromHash(hash: string): { settings: Settings; ignored: s
 export function settingsToHash(s: Settings): string {
   const params = new URLSearchParams();
   for (const key of Object.keys(FIELDS) as (keyof Settings)[]) {
-    if (s[key] !== DEFAULT_SETTINGS[key]) params.set(key, String(s[key]));
+    // the rate is written when it is not the default for the link's cell and optimizer
+    const byDefault = key === 'lr' ? defaultLearningRate(s.cell, s.optimizer) : DEFAULT_SETTINGS[key];
+    if (s[key] !== byDefault) params.set(key, String(s[key]));
   }
   const q = params.toString();
   return q === '' ? '' : `#${q}`;

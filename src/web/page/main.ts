@@ -3,7 +3,7 @@
 // the Worker reports, at most once a frame, so the page stays responsive while a model trains.
 
 import type { BpttMessage, CorpusInfo, FromWorker, ModelInfo, RunState, TextSource } from '../protocol.js';
-import { FIELDS, VIEWS, parseField, settingsFromHash, settingsToHash, type Settings, type View } from '../settings.js';
+import { FIELDS, VIEWS, applySetting, parseField, settingsFromHash, settingsToHash, type Settings, type View } from '../settings.js';
 import { BpttView } from './bptt.js';
 import { PerplexityChart } from './charts.js';
 import { WorkerClient } from './client.js';
@@ -15,8 +15,6 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getEl
 
 const { settings, ignored } = settingsFromHash(location.hash);
 const form = $<HTMLFormElement>('settings');
-/** Typical learning rates, so switching the optimizer does not leave SGD's 20 for Adam. */
-const TYPICAL_LR: Record<string, number> = { sgd: 20, adagrad: 0.1, adam: 0.002 };
 /** Samples kept on the page. */
 const SAMPLES_SHOWN = 6;
 
@@ -239,10 +237,7 @@ form.addEventListener('input', (e) => {
   } else {
     input.removeAttribute('aria-invalid');
     if (formValid()) err.hidden = true;
-    const before = settings[key];
-    (settings as unknown as Record<string, unknown>)[key] = r.value;
-    if (key === 'optimizer' && settings.lr === TYPICAL_LR[before as string]) {
-      settings.lr = TYPICAL_LR[settings.optimizer];
+    if (applySetting(settings, key, r.value)) {
       (form.elements.namedItem('lr') as HTMLInputElement).value = String(settings.lr);
     }
     if (key === 'corpus') fillForm();
