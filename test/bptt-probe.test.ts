@@ -185,3 +185,17 @@ test('bpttProbe: the sigmoid Elman network at init: the norm shrinks with k', ()
   for (let k = 1; k < T; k++) assert.ok(norms[0][k] < norms[0][k - 1], `norm at k=${k} (${norms[0][k]}) ≥ at k=${k - 1} (${norms[0][k - 1]})`);
   assert.ok(norms[0][T - 1] < 1e-6 * norms[0][0], `after ${T - 1} factors: ${norms[0][T - 1] / norms[0][0]} of the first`);
 });
+
+test('bpttProbe refuses T and B that are not positive integers, and x or y shorter than T·B, with the values in the message', () => {
+  const { model, x, y } = setup('sigmoid', 1, 0, 4, 2, 5);
+  const refused = (T: number, B: number, message: string, xs = x, ys = y): void => {
+    assert.throws(() => bpttProbe(model, xs, ys, T, B), (e: Error) => e instanceof RangeError && e.message === message);
+  };
+  for (const [T, B] of [[0, 2], [1.5, 2], [4, 0], [4, 0.5], [-1, 2], [4, -3]]) refused(T, B, `bpttProbe: T and B must be positive integers, got T=${T}, B=${B}`);
+  refused(4, 2, 'bpttProbe: x and y need T·B = 8 ids, got 7 and 8', x.subarray(0, 7));
+  refused(4, 2, 'bpttProbe: x and y need T·B = 8 ids, got 8 and 6', x, y.subarray(0, 6));
+  // the smallest sizes, and x, y longer than T·B (the rest unread), are accepted
+  assert.equal(bpttProbe(model, x, y, 1, 1).norms[0].length, 1);
+  const r = bpttProbe(model, x, y, 2, 2);
+  assert.equal(r.streamNorms[0].length, 4);
+});

@@ -129,3 +129,20 @@ test('newDirectTable: a zero table of S entries, a zero gradient with its flags 
   assert.deepEqual(made.sort(), ['f7', 'f7', 'i8', 'u7']);
   assert.throws(() => newDirectTable(7, 0, (n) => new Float64Array(n), (n) => new Int32Array(n), (n) => new Uint8Array(n)), ConfigError);
 });
+
+test('contextHashes and advanceHistory write only the rows and streams their sizes name (arrays one row longer, a sentinel after)', () => {
+  // the model's buffers may be longer than a segment (a short last segment, a grown scratch)
+  const [T, B, O] = [3, 2, 3];
+  const x = Int32Array.from([4, 1, 6, 2, 8, 3, 9, 9]); // one step more than T: not read
+  const hist = Float64Array.from([5, 7, 11, 13]);
+  const exact = new Uint32Array(T * B * O);
+  contextHashes(exact, x.subarray(0, T * B), T, B, hist, O);
+  const longer = new Uint32Array((T + 1) * B * O).fill(77);
+  contextHashes(longer, x, T, B, hist, O);
+  assert.deepEqual([...longer.subarray(0, T * B * O)], [...exact]);
+  assert.deepEqual([...longer.subarray(T * B * O)], new Array(B * O).fill(77), 'contextHashes wrote past row T·B - 1');
+  // advanceHistory: B = 2 streams in a history with room for a third; x(0) = [4, 1], x(1) = [6, 2], x(2) = [8, 3]
+  const h = Float64Array.from([5, 7, 11, 13, 77, 77]);
+  advanceHistory(h, x, T, B, O);
+  assert.deepEqual([...h], [8, 6, 3, 2, 77, 77]);
+});

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import type { Activation, Arr, Kernels } from '../src/kernels/kernels.js';
 import { RefKernels } from '../src/kernels/ref.js';
 import {
-  ABSENT, hsBatchPlan, planViews, type ClassPlan, type DirectArgs, type HsTree, type SparseGrad, type SparseStep,
+  ABSENT, hsBatchPlan, planViews, type ClassPlan, type DirectArgs, type HsPlanBuffers, type HsTree, type SparseGrad, type SparseStep,
 } from '../src/kernels/ref-fused.js';
 import { createWasmKernels, type WasmKernels } from '../src/kernels/wasm/kernels.js';
 import { nodeWasmPlatform } from '../src/node/wasm-platform.js';
@@ -422,8 +422,161 @@ for (const backend of backends) {
       sameBits('directGradHs list', hk.list, h64.list);
       expectClose('directGradHs g', hk.g, h64.g, (i) => 1e-6 * (1 + Math.abs(h64.g[i])) * 40);
     });
+
+    it('extent: each fused kernel writes only the elements its sizes name (arrays one longer, a sentinel after; ids and keys one row longer)', () => {
+      // A kernel's arrays may be longer than its sizes say (grown scratch, rows of an arena): a
+      // write one past the range would change the next tensor, and a row past N must not be read.
+      // (f32's views end at the range, where such writes are dropped; here the arrays go on.)
+      const rng = new Rng(4242);
+      const X = 7.25;
+      /** An output (sentinel X after it) or an input (-X after it). */
+      const arr = (n: number, lo = -1, hi = 1, sentinel = X): Float32Array => {
+        const a = k.alloc(n + 1);
+        a.set(rand(rng, n, lo, hi));
+        a[n] = sentinel;
+        return a;
+      };
+      const inp = (n: number, lo = -1, hi = 1): Float32Array => arr(n, lo, hi, -X);
+      const tail = (what: string, a: ArrayLike<number>, n: number): void => assert.equal(a[n], X, `${what}: wrote past its ${n} elements`);
+      const f64 = (n: number): Float64Array => new Float64Array(n + 1).fill(X);
+      const mask = arr(9);
+      k.dropoutMask(mask, 9, 0.5, 3, 4);
+      tail('dropoutMask', mask, 9);
+      const [T, B, H] = [2, 2, 3];
+      for (const act of ['sigmoid', 'tanh', 'relu'] as Activation[]) {
+        const Hs = arr((T + 1) * B * H);
+        k.elmanSeqForward(Hs, inp(H * H), T, B, H, act);
+        tail(`elmanSeqForward ${act}`, Hs, (T + 1) * B * H);
+        const dA = arr(T * B * H);
+        k.elmanSeqBackward(dA, inp((T + 1) * B * H, 0, 1), inp(H * H), T, B, H, act);
+        tail(`elmanSeqBackward ${act}`, dA, T * B * H);
+      }
+      // class words: class 0 = words 0, 1 (one row), class 1 = words 2, 3, 4 (two rows); Z [2 + 6]
+      const plan: ClassPlan = { C: 2, N: 3, data: Int32Array.from([0, 1, 3, 0, 2, 5, 0, 2, 8, 1, 0, 2, 1, 0, 2]) };
+      const [Hn, U, b2] = [inp(3 * H), inp(5 * H), inp(5)];
+      const Z = arr(8);
+      const lp = f64(3);
+      k.classWordsLoss(lp, Z, Hn, U, b2, plan, H, true, 1 / 3);
+      tail('classWordsLoss Z', Z, 8);
+      tail('classWordsLoss lp', lp, 3);
+      const [dHn, dU, db2] = [arr(3 * H), arr(5 * H), arr(5)];
+      k.classWordsBackward(dHn, dU, db2, Z, Hn, U, plan, H);
+      for (const [what, a, n] of [['dHn', dHn, 3 * H], ['dU', dU, 5 * H], ['db2', db2, 5]] as const) tail(`classWordsBackward ${what}`, a, n);
+      // hierarchical softmax: targets, rowOff and keys name a row past N
+      const V = 7;
+      const tree = treePaths(buildHuffmanTree([9, 7, 5, 4, 3, 2, 1]), V);
+      const N = 3;
+      const targets = Int32Array.from([6, 0, 3, 5]);
+      const plan4 = hsBatchPlan(tree, targets, N + 1, new Int32Array(V - 1)); // the row past N included
+      const batch = { targets, rowOff: plan4.rowOff, nodeList: hsBatchPlan(tree, targets, N, new Int32Array(V - 1)).nodeList };
+      const E = plan4.rowOff[N];
+      const [hHn, Wn, bn] = [inp((N + 1) * H), inp((V - 1) * H), inp(V - 1)];
+      const G = arr(E);
+      const hlp = f64(N);
+      k.hsLoss(hlp, G, hHn, Wn, bn, tree, batch, N, H, true, 1 / N);
+      tail('hsLoss G', G, E);
+      tail('hsLoss lp', hlp, N);
+      const [hdH, dWn, dbn] = [arr(N * H), arr((V - 1) * H), arr(V - 1)];
+      const dWn0 = Float64Array.from(dWn);
+      const dbn0 = Float64Array.from(dbn);
+      k.hsBackward(hdH, dWn, dbn, G, hHn, Wn, tree, batch, N, H);
+      tail('hsBackward dHn', hdH, N * H);
+      const b64 = spec.hsBackward(dWn0.subarray(0, (V - 1) * H), dbn0.subarray(0, V - 1), Float64Array.from(G.subarray(0, E)), Float64Array.from(hHn.subarray(0, N * H)), Float64Array.from(Wn.subarray(0, (V - 1) * H)), V, tree.data, targets, N, H);
+      expectClose('hsBackward dWn (rows < N only)', dWn, b64.dWn, () => 1e-5);
+      expectClose('hsBackward dbn (rows < N only)', dbn, b64.dbn, () => 1e-5);
+      // max-ent: keys of R + 1 rows, the last one valid; only rows < R count
+      const [R, n, S, O, ld] = [3, 4, 11, 2, 5];
+      const keys = Uint32Array.from({ length: (R + 1) * O }, () => rng.int(S));
+      const table = f32(k, rand(rng, S), 0, true); // its length is S (the modulus)
+      const Zd = arr(R * ld);
+      const Zd0 = Float64Array.from(Zd.subarray(0, R * ld));
+      k.directAdd(Zd, ld, { table, keys, O }, R, n);
+      tail('directAdd', Zd, R * ld);
+      expectClose('directAdd (rows < R only)', Zd, spec.directAdd(Zd0, ld, { table: Float64Array.from(table.subarray(0, S)), keys, O }, R, n), () => 1e-5);
+      const newSg = (): SparseGrad => {
+        const flags = k.alloc(S);
+        return { g: f32(k, new Float64Array(S), 0, true), flags: new Uint8Array(flags.buffer, flags.byteOffset, S), list: ints(k, new Array(S + 1).fill(0), true) };
+      };
+      const dZ = inp((R + 1) * ld);
+      const sg = newSg();
+      k.directGrad(sg, dZ, ld, keys, O, R, n);
+      const sg64 = sparse(spec.directGrad(S, Float64Array.from(dZ), ld, keys, O, R, n), S);
+      sameBits('directGrad list (rows < R only)', sg.list, sg64.list);
+      expectClose('directGrad g (rows < R only)', sg.g, sg64.g, () => 1e-5);
+      const hkeys = Uint32Array.from({ length: (N + 1) * O }, () => rng.int(S));
+      const Gh = inp(plan4.rowOff[N + 1]);
+      const hs = newSg();
+      k.directGradHs(hs, Gh, tree, batch, hkeys, O, N);
+      const hs64 = sparse(spec.directGradHs(S, Float64Array.from(Gh), V, tree.data, targets, hkeys, O, N), S);
+      sameBits('directGradHs list (rows < N only)', hs.list, hs64.list);
+      expectClose('directGradHs g (rows < N only)', hs.g, hs64.g, () => 1e-5);
+    });
+
+    it('edge cases by hand: p = 0 drops nothing (hash 0 included); class logits 1000 apart; sparse steps where √v is eps', () => {
+      // keys 0, 0: element 0 hashes to 0, the threshold of p = 0 is 0, and u < 0 never holds
+      const m = f32(k, new Float64Array(4), 0, true);
+      k.dropoutMask(m, 4, 0, 0, 0);
+      assert.deepEqual([...m], [1, 1, 1, 1]);
+      // class 0 = words 0, 1 with logits [1000, 0]; class 1 = words 2, 3, 4 with [0, 1000, -1000]
+      // (U = 0: the logits are the biases). Rows: word 0, word 3, word 2; scale 1.
+      // log-probs 0, 0, -1000 (e^-1000 underflows); dZ = softmax - onehot: [0, 0], [0, 0, 0], [-1, 1, 0]
+      const plan: ClassPlan = { C: 2, N: 3, data: Int32Array.from([0, 1, 3, 0, 2, 5, 0, 2, 8, 0, 1, 2, 0, 1, 0]) };
+      const Z = f32(k, new Float64Array(8).fill(1e30), 0, true); // old contents: never read
+      const lp = new Float64Array(3);
+      k.classWordsLoss(lp, Z, f32(k, [1, 1, 1], 0, true), f32(k, new Float64Array(5), 0, true), f32(k, [1000, 0, 0, 1000, -1000], 0, true), plan, 1, true, 1);
+      expectClose('classWordsLoss lp, logits 1000 apart', lp, [0, 0, -1000], () => 1e-6);
+      expectClose('classWordsLoss dZ, logits 1000 apart', Z, [0, 0, 0, 0, 0, -1, 1, 0], () => 1e-6);
+      // old contents of Z (1e30) must not enter the row max: the random plan's log-probs against float64
+      const rng = new Rng(31);
+      const { plan: rp, V } = randomPlan(rng, 4, 9, 5);
+      const [Hn, U, b2] = [rand(rng, 9 * 3), rand(rng, V * 3), rand(rng, V)];
+      const want = spec.classWordsLoss(Hn, U, b2, 4, 9, rp.data, 3, 1 / 9);
+      const Zr = f32(k, new Float64Array(planViews(rp).zStart[4]).fill(1e30), 0, true);
+      const lpr = new Float64Array(9);
+      k.classWordsLoss(lpr, Zr, f32(k, Hn, 0, true), f32(k, U, 0, true), f32(k, b2, 0, true), rp, 3, true, 1 / 9);
+      expectClose('classWordsLoss over old contents 1e30', lpr, want.lp, (i) => 1e-5 * (1 + Math.abs(want.lp[i])));
+      // adam and adagrad at a gradient of 1e-8 (= eps): t = 1, m̂ = g, v̂ = g², so w -= lr·g/(|g| + eps) = lr/2
+      for (const kind of ['adam', 'adagrad'] as const) {
+        const g = f32(k, [0, 1e-8], 0, true);
+        const sg: SparseGrad = { g, flags: Uint8Array.from([0, 1]), list: Int32Array.from([1, 1, 0]) };
+        const w = f32(k, [1, 1], 0, true);
+        const [mm, vv] = [f32(k, [0, 0], 0, true), f32(k, [0, 0], 0, true)];
+        const gf = Math.fround(1e-8);
+        k.sparseUpdate(sg, w, mm, kind === 'adam' ? vv : null, { kind, gs: 1, lr: 0.1, beta1: 0.9, beta2: 0.999, eps: gf, c1: 0.1, c2: 1 - 0.999 });
+        expectClose(`sparseUpdate ${kind} at g = eps`, w, [1, Math.fround(1 - 0.05)], () => 1e-7);
+      }
+    });
   });
 }
+
+describe('hsBatchPlan: reused buffers', () => {
+  it('grows its arrays only when too short, leaves the slots zero, ignores what an earlier batch left in the scratch', () => {
+    const V = 23;
+    const tree = treePaths(buildHuffmanTree(Array.from({ length: V }, (_, w) => 40 - w)), V);
+    const rng = new Rng(12);
+    let grows = 0;
+    const buf: HsPlanBuffers = {
+      slot: new Int32Array(V - 1), nodes: new Int32Array(V - 1), count: new Int32Array(V - 1),
+      targets: new Int32Array(0), rowOff: new Int32Array(0), list: new Int32Array(0),
+      grow: (n) => (grows++, new Int32Array(n)),
+    };
+    const plan = (targets: Int32Array, what: string): void => {
+      const b = hsBatchPlan(tree, targets, targets.length, buf.slot, buf);
+      const want = spec.hsBatchPlan(V, tree.data, targets, targets.length);
+      assert.deepEqual([...b.rowOff], want.rowOff, `${what}: rowOff`);
+      assert.deepEqual([...b.nodeList], want.nodeList, `${what}: node list`);
+      assert.deepEqual([...b.targets], [...targets], `${what}: targets`);
+      assert.ok(buf.slot.every((v) => v === 0), `${what}: slots left zero`);
+      assert.equal(b.nodeList.buffer, buf.list.buffer, `${what}: the node list is a view of buf.list`);
+    };
+    const many = Int32Array.from({ length: 30 }, () => rng.int(V));
+    plan(many, 'first batch');
+    assert.equal(grows, 3, 'targets, rowOff and the list grown once each');
+    plan(many, 'the same batch again'); // every array exactly as long as needed
+    plan(Int32Array.from([V - 1, 0, 5]), 'a smaller batch');
+    assert.equal(grows, 3, 'nothing grown while the arrays are long enough');
+  });
+});
 
 /** A specification's sparse gradient in the kernels' layout: g [S], flags [S], list [S+1] = count, indices. */
 function sparse(sg: spec.SparseSpec, S: number): SparseGrad {

@@ -275,3 +275,41 @@ test('max-ent scores: the loss with table scores per node equals the full log-pr
     assert.ok(Math.abs(s - 1) < 1e-12, `row ${r}: Σ P = ${s}`);
   }
 });
+
+test('Huffman by hand, balanced: counts [1, 1, 1, 1] join w0 + w1 = A, w2 + w3 = B, A + B = root; breadth first root 0 = [A, B], A = 1, B = 2', () => {
+  assert.deepEqual([...buildHuffmanTree([1, 1, 1, 1])], [1, 2, -1, -2, -3, -4]);
+  // eight equal counts: a complete tree of depth 3, the words left to right
+  const c8 = buildHuffmanTree(new Array(8).fill(1));
+  assert.deepEqual([...c8], [1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6, -7, -8]);
+});
+
+test('HsOutput: its float buffers are allocated only when too short (G of the batch\'s Σ path lengths, node scores [N, V-1]); logProbs writes rows < N only', () => {
+  const V = 9;
+  const H = 2;
+  const sizes: number[] = [];
+  const alloc = (n: number): Float64Array => (sizes.push(n), new Float64Array(n));
+  const out = new HsOutput(buildHuffmanTree([9, 8, 7, 6, 5, 4, 3, 2, 1]), H, alloc);
+  out.bind({ Wn: new Float64Array((V - 1) * H).fill(0.1), bn: new Float64Array(V - 1) }, { Wn: new Float64Array((V - 1) * H), bn: new Float64Array(V - 1) });
+  assert.deepEqual(sizes, [0, 0], 'G and the node scores start empty');
+  const N = 5;
+  const Hn = Float64Array.from({ length: N * H }, (_, i) => (i % 3) - 1);
+  const y = Int32Array.from([0, 8, 4, 8, 2]);
+  const E = [...y].reduce((a, w) => a + out.depth(w), 0);
+  out.loss(k, Hn, y, N, true, 1);
+  assert.deepEqual(sizes, [0, 0, E], 'G grown to the batch');
+  out.loss(k, Hn, y, N, true, 1);
+  out.loss(k, Hn, y.subarray(0, 2), 2, true, 1);
+  assert.deepEqual(sizes, [0, 0, E], 'G long enough: kept');
+  const X = 7.25;
+  const full = new Float64Array((N + 1) * V).fill(X);
+  out.logProbs(k, full, Hn, N);
+  assert.deepEqual(sizes, [0, 0, E, N * (V - 1)], 'node scores [N, V-1]');
+  assert.ok(full.subarray(N * V).every((v) => v === X), 'logProbs wrote past row N - 1');
+  for (let r = 0; r < N; r++) {
+    const s = full.subarray(r * V, (r + 1) * V).reduce((a, v) => a + Math.exp(v), 0);
+    assert.ok(Math.abs(s - 1) < 1e-12, `row ${r}: Σ P = ${s}`);
+  }
+  out.logProbs(k, full, Hn, N);
+  out.logProbs(k, full, Hn, 1);
+  assert.deepEqual(sizes, [0, 0, E, N * (V - 1)], 'node scores long enough: kept');
+});

@@ -158,7 +158,7 @@ test('sample(probs, coin): the index where the cumulative probability first exce
 /**
  * The reference kernels, refusing a count past the end of an array they are given: the
  * reference would drop such writes silently (a typed array ignores them), a wasm kernel would
- * write into the next tensor of the arena.
+ * write into the next tensor of the arena. rowsOp also refuses an op that is not a RowsOp name.
  */
 function strictKernels(): RefKernels {
   const s = Object.create(k) as RefKernels;
@@ -172,7 +172,9 @@ function strictKernels(): RefKernels {
   const rowsFit = (what: string, width: number, rows: Int32Array, count: number, ...xs: Array<Arr | null>): void => {
     for (let q = 0; q < count; q++) fits(what, (rows[q] + 1) * width, ...xs);
   };
-  s.rowsOp = (op: RowsOp, w, g, st, a, eps, width, rows, count) => (rowsFit('rowsOp', width, rows, count, w, g, st), k.rowsOp(op, w, g, st, a, eps, width, rows, count));
+  // an op outside RowsOp: the reference would take it for 'adagrad', the wasm kernel would look it up in vain
+  const opKnown = (op: string): void => assert.ok((['scale', 'zero', 'sgd', 'adagrad'] as string[]).includes(op), `rowsOp: unknown op ${JSON.stringify(op)}`);
+  s.rowsOp = (op: RowsOp, w, g, st, a, eps, width, rows, count) => (opKnown(op), rowsFit('rowsOp', width, rows, count, w, g, st), k.rowsOp(op, w, g, st, a, eps, width, rows, count));
   s.sumSquaresRows = (x, width, rows, count) => (rowsFit('sumSquaresRows', width, rows, count, x), k.sumSquaresRows(x, width, rows, count));
   return s;
 }
