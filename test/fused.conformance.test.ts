@@ -342,6 +342,39 @@ for (const backend of backends) {
       }
     });
 
+    it('sumSquaresRows and rowsOp read rows[0..count) only; adagrad rows at g = eps; mul writes n elements only', () => {
+      // the row list holds a valid row past count (as a reused, longer list does): it must not count
+      const width = 3;
+      const x0 = Array.from({ length: 4 * width }, (_, i) => 0.5 + i / 8);
+      for (const own of [true, false]) {
+        const rows = ints(k, [2, 0, 3], own);
+        const got = k.sumSquaresRows(f32(k, x0, 0, own), width, rows, 2);
+        const want = spec.sumSquaresRows(x0, width, [2, 0], 2);
+        expectCloseScalar('sumSquaresRows, rows past count', got, want, 1e-12 * want);
+        for (const op of ['scale', 'zero', 'sgd', 'adagrad'] as const) {
+          const w = f32(k, x0, 0, own);
+          k.rowsOp(op, w, f32(k, x0, 1, own), f32(k, new Array(x0.length).fill(0.25), 2, own), 0.3, 1e-8, width, rows, 2);
+          for (const r of [1, 3]) {
+            for (let i = r * width; i < (r + 1) * width; i++) assert.equal(w[i], Math.fround(x0[i]), `rowsOp ${op}: row ${r} is not listed before count`);
+          }
+        }
+        // s = 0 and g = eps: s' = eps², so the step is a·g / (eps + eps) = a/2 exactly in real numbers
+        const eps = 1e-3;
+        const w = f32(k, [1], 0, own);
+        k.rowsOp('adagrad', w, f32(k, [eps], 0, own), f32(k, [0], 0, own), 0.3, eps, 1, ints(k, [0], own), 1);
+        assert.ok(Math.abs(w[0] - 0.85) < 1e-6, `adagrad row at g = eps: w = ${w[0]}, want 0.85`);
+      }
+      // mul: arrays one longer, with finite values after n, and a sentinel in y that must stay
+      for (const n of [1, 5, 67]) {
+        const x = Array.from({ length: n + 1 }, (_, i) => 1 + i);
+        const m = Array.from({ length: n + 1 }, (_, i) => 2 - i / 100);
+        const y = f32(k, new Array(n + 1).fill(7.25), 0, true);
+        k.mul(y, f32(k, x, 0, true), f32(k, m, 0, false), n);
+        assert.equal(y[n], 7.25, `mul n=${n} wrote element n`);
+        sameBits(`mul n=${n}, longer arrays`, y.subarray(0, n), Float32Array.from(x.slice(0, n), (v, i) => Math.fround(Math.fround(v) * Math.fround(m[i]))));
+      }
+    });
+
     it('directAdd, directGrad*, sparseSumSquares, sparseUpdate (sgd, adam, adagrad): touched entries only, in first-touch order', () => {
       // scores and gradients: 1e-6 of Σ|terms|; updates: 1e-6·(|w| + |Δw|); the touched lists equal exactly
       for (const [R, n, S, O] of cases([[1, 1, 1, 1], [3, 5, 7, 2], [5, 17, 13, 3], [17, 67, 50, 4], [67, 129, 1000, 3]])) {
