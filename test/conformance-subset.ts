@@ -28,7 +28,7 @@ function randArray(rng: Rng, n: number, lo = -1, hi = 1): Float64Array {
 }
 
 /** A float32 copy of src at element offset `off`, from k.alloc (own) or a plain array; NaN around it. */
-function f32(k: Kernels, src: ArrayLike<number>, off: number, own: boolean): Float32Array {
+export function f32(k: Kernels, src: ArrayLike<number>, off: number, own: boolean): Float32Array {
   const base = own ? k.alloc(src.length + off + 3) : new Float32Array(src.length + off + 3);
   base.fill(Number.NaN);
   const a = base.subarray(off, off + src.length);

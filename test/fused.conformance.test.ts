@@ -22,6 +22,7 @@ import { nodeWasmPlatform } from '../src/node/wasm-platform.js';
 import { buildHuffmanTree, treePaths } from '../src/nn/hsoftmax.js';
 import { Rng } from '../src/rng.js';
 import * as spec from './kernel-spec.js';
+import { f32 } from './conformance-subset.js';
 
 interface Backend {
   label: string;
@@ -59,15 +60,6 @@ const maskSpec = new Map<string, Float32Array>();
 
 function rand(rng: Rng, n: number, lo = -1, hi = 1): Float64Array {
   return Float64Array.from({ length: n }, () => Math.fround(rng.uniform(lo, hi)));
-}
-
-/** A float32 copy of src from k.alloc (own) or a plain array, at element offset off. */
-function f32(k: Kernels, src: ArrayLike<number>, off: number, own: boolean): Float32Array {
-  const base = own ? k.alloc(src.length + off + 3) : new Float32Array(src.length + off + 3);
-  base.fill(Number.NaN);
-  const a = base.subarray(off, off + src.length);
-  a.set(src);
-  return a;
 }
 
 /** An i32 array in the backend's memory (own) or a plain one. */
