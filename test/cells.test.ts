@@ -11,7 +11,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RefKernels } from '../src/kernels/ref.js';
 import { CELLS, makeConfig, type Cell } from '../src/nn/config.js';
-import { RnnLM } from '../src/nn/model.js';
+import { makeLayer, RnnLM } from '../src/nn/model.js';
+import { ElmanLayer, elmanSpecs } from '../src/nn/elman.js';
+import type { UnboundLayer } from '../src/nn/recurrent.js';
 import { gradcheck } from '../src/nn/gradcheck.js';
 import { Rng } from '../src/rng.js';
 import { Vocab } from '../src/data/vocab.js';
@@ -164,6 +166,77 @@ test('config: unknown cells and a forget bias outside lstm are refused with the 
     e instanceof ConfigError && /sigmoid, tanh, relu, lstm, gru/.test(e.message) && /"rnn"/.test(e.message));
   assert.throws(() => makeConfig({ vocabSize: 5, cell: 'gru', forgetBias: 1 }), (e: Error) => e instanceof ConfigError && /lstm/.test(e.message));
   assert.throws(() => makeConfig({ vocabSize: 5, cell: 'lstm', forgetBias: NaN }), ConfigError);
+});
+
+/** Binds a layer to float64 tensors of its own (weights w, gradients g), by name. */
+function bindLayer(layer: UnboundLayer): { w: Map<string, Float64Array>; g: Map<string, Float64Array> } {
+  const make = () => new Map(layer.specs().map((s) => [s.name, new Float64Array(s.shape.reduce((a, b) => a * b, 1))]));
+  const w = make();
+  const g = make();
+  layer.bind((n) => w.get(n)!, (n) => g.get(n)!);
+  return { w, g };
+}
+
+test('layer init: every cell draws all four tensors from uniform(±1/√H) as torch; torch names and shapes; state widths; a folded Elman input is no tensor', () => {
+  const I = 6;
+  const H = 16;
+  const r = 1 / Math.sqrt(H);
+  for (const cell of CELLS) {
+    const layer = makeLayer(cell, 1, I, H);
+    const G = cell === 'lstm' ? 4 : cell === 'gru' ? 3 : 1;
+    assert.deepEqual(layer.specs(), [
+      { name: 'rnn.weight_ih_l1', shape: [G * H, I] },
+      { name: 'rnn.weight_hh_l1', shape: [G * H, H] },
+      { name: 'rnn.bias_ih_l1', shape: [G * H] },
+      { name: 'rnn.bias_hh_l1', shape: [G * H] },
+    ], cell);
+    assert.equal(layer.stateWidth, cell === 'lstm' ? 2 * H : H, `${cell}: state width`);
+    const { w } = bindLayer(layer);
+    layer.init(new Rng(3));
+    for (const [name, v] of w) {
+      assert.ok(v.every((x) => Math.abs(x) <= r), `${cell} ${name} within ±1/√H`);
+      assert.ok(Math.max(...v) > 0.25 * r && Math.min(...v) < -0.25 * r, `${cell} ${name} spans the range`);
+    }
+  }
+  assert.deepEqual(new ElmanLayer(0, I, H, 'tanh').specs().map((s) => s.name)[0], 'rnn.weight_ih_l0', 'an Elman layer has W_e unless told otherwise');
+  assert.deepEqual(elmanSpecs(0, I, H).map((s) => s.name)[0], 'rnn.weight_ih_l0');
+  const folded = makeLayer('relu', 0, H, H, { identityInput: true });
+  assert.deepEqual(folded.specs().map((s) => s.name), ['rnn.weight_hh_l0', 'rnn.bias_ih_l0', 'rnn.bias_hh_l0']);
+  const { w } = bindLayer(folded);
+  folded.init(new Rng(3));
+  for (const [name, v] of w) assert.ok(Math.max(...v) > 0.25 * r && Math.min(...v) < -0.25 * r, `folded ${name} spans the range`);
+  assert.throws(() => new ElmanLayer(0, I, H, 'tanh', true), /Elman layer 0: an identity input needs I = H, got 6 and 16$/);
+});
+
+test('layer forward and backward on their own: the state after T steps is h(T) (then c(T)), and backward without dX gives the same weight gradients, every cell', () => {
+  const I = 4;
+  const H = 5;
+  const T = 3;
+  const B = 2;
+  for (const cell of CELLS) {
+    const layer = makeLayer(cell, 0, I, H);
+    const { w, g } = bindLayer(layer);
+    const rng = new Rng(9);
+    for (const v of w.values()) for (let i = 0; i < v.length; i++) v[i] = rng.uniform(-0.8, 0.8);
+    const cache = layer.newCache((n) => new Float64Array(n), T * B, B);
+    const X = Float64Array.from({ length: T * B * I }, () => rng.uniform(-1, 1));
+    const state0 = Float64Array.from({ length: B * layer.stateWidth }, () => rng.uniform(-0.9, 0.9));
+    const dOut = Float64Array.from({ length: T * B * H }, () => rng.uniform(-1, 1));
+    const step = (dX: Float64Array | null) => {
+      for (const v of g.values()) v.fill(0);
+      const state = state0.slice();
+      const out = layer.forward(k, cache, X, state, T, B).slice();
+      layer.backward(k, cache, dOut.slice(), dX, T, B);
+      return { state, out, grads: [...g.values()].map((v) => Array.from(v)) };
+    };
+    const dX = new Float64Array(T * B * I);
+    const a = step(dX);
+    const b = step(null);
+    assert.deepEqual(b.grads, a.grads, `${cell}: weight gradients with and without dX`);
+    assert.ok(dX.some((x) => x !== 0), `${cell}: dX written`);
+    assert.deepEqual(Array.from(a.state.subarray(0, B * H)), Array.from(a.out.subarray((T - 1) * B * H)), `${cell}: the state carried out is h(T)`);
+    if (cell === 'lstm') assert.ok(a.state.subarray(B * H).some((x, i) => x !== state0[B * H + i]), 'lstm: c(T) carried out');
+  }
 });
 
 test('lstm init: uniform(±1/√H) as torch, and the forget bias lands on bias_ih_l{k}[H:2H] only', () => {

@@ -12,6 +12,8 @@ import { CELLS, makeConfig } from '../src/nn/config.js';
 import { RnnLM } from '../src/nn/model.js';
 import { assignClasses, unigramCounts, validateClasses } from '../src/data/classes.js';
 import { gradcheck } from '../src/nn/gradcheck.js';
+import { ClassOutput } from '../src/nn/classes.js';
+import type { SparseGrad } from '../src/kernels/ref-fused.js';
 import { Rng } from '../src/rng.js';
 import { Vocab } from '../src/data/vocab.js';
 import { CheckpointError, ConfigError } from '../src/errors.js';
@@ -205,6 +207,152 @@ test('the output costs H·(C + |class|) per token, not H·V: gemm work of a trai
   const factored = step(20);
   const recurrentAndInput = 3 * 40 * H * H * 2; // what both share (upper bound)
   assert.ok(factored - recurrentAndInput < 0.35 * (full - recurrentAndInput), `gemm work: full ${full}, class-factored ${factored}`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// The layer itself (ClassOutput), against a plain float64 reference written here.
+
+const f64 = (n: number): Float64Array => new Float64Array(n);
+
+/** A ClassOutput over `wordClass` with weights held in vocabulary order (uVocab [V, H], b2Vocab [V]) and bound in the layer's class order. */
+function classLayer(wordClass: number[], C: number, H: number, fill: (i: number) => number) {
+  const V = wordClass.length;
+  const co = new ClassOutput(wordClass, C, H, f64); // the default Int32 allocator
+  let i = 0;
+  const uVocab = Float64Array.from({ length: V * H }, () => fill(i++));
+  const b2Vocab = Float64Array.from({ length: V }, () => fill(i++));
+  const Wc = Float64Array.from({ length: C * H }, () => fill(i++));
+  const bc = Float64Array.from({ length: C }, () => fill(i++));
+  const U = f64(V * H);
+  const b2 = f64(V);
+  for (let r = 0; r < V; r++) {
+    U.set(uVocab.subarray(co.order[r] * H, (co.order[r] + 1) * H), r * H);
+    b2[r] = b2Vocab[co.order[r]];
+  }
+  const g = { U: f64(V * H), b2: f64(V), Wc: f64(C * H), bc: f64(C) };
+  co.bind({ U, b2, Wc, bc }, g);
+  return { co, g, uVocab, b2Vocab, Wc, bc };
+}
+
+/** log P(word | h) = log softmax(W_c h + b_c)[c(word)] + log softmax over c's words (U h + b2), each with a stable log-sum-exp. */
+function refLogProb(l: ReturnType<typeof classLayer>, wordClass: number[], h: ArrayLike<number>, word: number): number {
+  const H = h.length;
+  const dot = (a: Float64Array, row: number): number => {
+    let s = 0;
+    for (let j = 0; j < H; j++) s += a[row * H + j] * h[j];
+    return s;
+  };
+  const lse = (xs: number[]): number => {
+    const m = Math.max(...xs);
+    return m + Math.log(xs.reduce((s, x) => s + Math.exp(x - m), 0));
+  };
+  const zc = Array.from(l.bc, (b, c) => b + dot(l.Wc, c));
+  const c = wordClass[word];
+  const members = wordClass.flatMap((cw, w) => (cw === c ? [w] : []));
+  const zw = members.map((w) => l.b2Vocab[w] + dot(l.uVocab, w));
+  return zc[c] - lse(zc) + zw[members.indexOf(word)] - lse(zw);
+}
+
+test('the class softmax layer: class order, its inverse and the largest class, from the class map', () => {
+  const shuffled = new ClassOutput([1, 0, 1, 2, 0, 2, 2], 3, 2, f64);
+  assert.deepEqual(Array.from(shuffled.classStart), [0, 2, 4, 7]);
+  assert.deepEqual(Array.from(shuffled.order), [1, 4, 0, 2, 3, 5, 6], 'classes one after the other, ascending ids within a class');
+  assert.deepEqual(Array.from(shuffled.row), [2, 0, 3, 4, 1, 5, 6]);
+  assert.equal(shuffled.identity, false);
+  assert.equal(shuffled.maxClassSize, 3);
+  const runs = new ClassOutput([0, 0, 0, 1, 2, 2], 3, 2, f64);
+  assert.deepEqual(Array.from(runs.order), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(Array.from(runs.classStart), [0, 3, 4, 6]);
+  assert.equal(runs.identity, true, 'classes that are runs of ids in id order keep vocabulary order');
+  assert.equal(runs.maxClassSize, 3, 'the largest class is the first');
+  assert.equal(new ClassOutput([0, 1, 1, 1, 1, 2], 3, 2, f64).maxClassSize, 4);
+});
+
+test('the class softmax layer refuses targets outside [0, V), and backward without a loss that kept gradients', () => {
+  const wordClass = [1, 0, 1, 2, 0, 2, 2];
+  const H = 3;
+  const rng = new Rng(4);
+  const { co } = classLayer(wordClass, 3, H, () => rng.uniform(-1, 1));
+  const Hn = Float64Array.from({ length: 3 * H }, () => rng.uniform(-1, 1));
+  const dHn = f64(3 * H);
+  const needsLoss = /: ClassOutput\.backward needs loss\(grad = true\) first$/;
+  assert.throws(() => co.backward(k, dHn, Hn), needsLoss, 'before any loss');
+  assert.throws(() => co.loss(k, Hn, Int32Array.of(0, 7, 1), 3, true, 1), /: class softmax: target 7 at row 1 is outside \[0, 7\)$/);
+  assert.throws(() => co.loss(k, Hn, Int32Array.of(0, 1, -1), 3, true, 1), /: class softmax: target -1 at row 2 is outside \[0, 7\)$/);
+  co.loss(k, Hn, Int32Array.of(0, 1, 2), 3, false, 1);
+  assert.throws(() => co.backward(k, dHn, Hn), needsLoss, 'after a loss without gradients');
+  co.loss(k, Hn, Int32Array.of(0, 1, 2), 3, true, 1);
+  co.backward(k, dHn, Hn);
+  assert.throws(() => co.backward(k, dHn, Hn), needsLoss, 'a second backward for one loss');
+  co.loss(k, Hn, Int32Array.of(0, 1, 2), 3, true, 1);
+  co.logProbs(k, f64(3 * 7), Hn, 3);
+  assert.throws(() => co.backward(k, dHn, Hn), needsLoss, 'logProbs in between reuses the workspace the loss kept');
+});
+
+test('the class softmax layer: logits 1000 apart (between rows, classes and words) give the exact, finite log-probabilities on both paths', () => {
+  // H = 2, W_c = I, b = 0: class logits are h itself; words: class 0 = {0, 1}, class 1 = {2, 3, 4}
+  const wordClass = [0, 0, 1, 1, 1];
+  const V = 5;
+  const weights = [1, 0, -1, 0, 0, 1, 0, -1, 1, 1, /* b2 */ 0, 0, 0, 0, 0, /* W_c */ 1, 0, 0, 1, /* b_c */ 0, 0];
+  const l = classLayer(wordClass, 2, 2, (i) => weights[i]);
+  const rows = [[1000, 0], [0, 1000], [-1000, -1000], [1000, 0], [0, 0], [-1000, 1000]];
+  const N = rows.length;
+  const Hn = Float64Array.from(rows.flat());
+  const out = f64(N * V);
+  l.co.logProbs(k, out, Hn, N);
+  const lp = f64(N);
+  for (let w = 0; w < V; w++) {
+    l.co.loss(k, Hn, new Int32Array(N).fill(w), N, false, 1, lp);
+    for (let r = 0; r < N; r++) {
+      const want = refLogProb(l, wordClass, rows[r], w);
+      assert.ok(Number.isFinite(want));
+      assert.ok(Math.abs(out[r * V + w] - want) <= 1e-9 * Math.max(1, Math.abs(want)), `log-prob path, row ${r} word ${w}: ${out[r * V + w]} vs ${want}`);
+      assert.ok(Math.abs(lp[r] - want) <= 1e-9 * Math.max(1, Math.abs(want)), `loss path, row ${r} word ${w}: ${lp[r]} vs ${want}`);
+    }
+  }
+});
+
+test('the class softmax layer reuses its workspace: batches growing and shrinking (with max-ent) equal a fresh layer, and only rows [0, N) are written', () => {
+  const V = 23;
+  const C = 4;
+  const H = 5;
+  const O = 3;
+  const S = 37;
+  const rng = new Rng(12);
+  const counts = Array.from({ length: V }, (_, w) => Math.floor(500 / (w + 1)) + rng.int(7));
+  const wordClass = Array.from(assignClasses(counts, C));
+  const weights = Array.from({ length: V * H + V + C * H + C }, () => rng.uniform(-1, 1));
+  const table = Float64Array.from({ length: S }, () => rng.uniform(-1, 1));
+  const sparse = (): SparseGrad => ({ g: f64(S), flags: new Uint8Array(S), list: new Int32Array(S + 1) });
+  const reused = classLayer(wordClass, C, H, (i) => weights[i]);
+  const SENTINEL = 7.5;
+  for (const N of [12, 5, 20, 3, 20, 1]) {
+    const Hn = Float64Array.from({ length: N * H }, () => rng.uniform(-2, 2));
+    const targets = Int32Array.from({ length: N }, () => rng.int(V));
+    const ctx = Uint32Array.from({ length: N * O }, () => rng.nextU32());
+    const run = (l: ReturnType<typeof classLayer>) => {
+      const direct = { table, grad: sparse(), ctx, O };
+      const logProbs = f64(N + 2).fill(SENTINEL);
+      const nll = l.co.loss(k, Hn, targets, N, true, 0.5, logProbs, direct);
+      const dHn = f64(N * H);
+      for (const t of Object.values(l.g)) t.fill(0);
+      l.co.backward(k, dHn, Hn);
+      const out = f64((N + 1) * V).fill(SENTINEL);
+      l.co.logProbs(k, out, Hn, N, direct);
+      return { nll, logProbs, dHn, g: Object.values(l.g).map((t) => Array.from(t)), dTable: Array.from(direct.grad.g), out };
+    };
+    const a = run(reused);
+    const b = run(classLayer(wordClass, C, H, (i) => weights[i]));
+    assert.equal(a.nll, b.nll, `N = ${N}: the loss`);
+    assert.deepEqual(a.logProbs, b.logProbs, `N = ${N}: per-row log-probabilities`);
+    assert.deepEqual([a.logProbs[N], a.logProbs[N + 1]], [SENTINEL, SENTINEL], `N = ${N}: logProbs past row N untouched`);
+    assert.deepEqual(a.dHn, b.dHn, `N = ${N}: dHn`);
+    assert.deepEqual(a.g, b.g, `N = ${N}: the weights' gradients`);
+    assert.deepEqual(a.dTable, b.dTable, `N = ${N}: the max-ent table's gradient`);
+    assert.deepEqual(a.out, b.out, `N = ${N}: the full distribution`);
+    assert.ok(a.out.subarray(N * V).every((x) => x === SENTINEL), `N = ${N}: the full distribution writes rows [0, N) only`);
+    assert.ok(a.out.subarray(0, N * V).every(Number.isFinite));
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

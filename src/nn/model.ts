@@ -126,7 +126,6 @@ interface Workspace {
   ctx: Uint32Array; // [N, O] max-ent context hashes of the last forward
   keys: Uint32Array; // [N, O] their table starts for the full softmax / hierarchical softmax
   caches: unknown[]; // per layer
-  outs: Arr[]; // per layer, the output view [N, H] of the last forward
   /** Dropout: per site s = 0..L (0: embeddings, l: below layer l, L: below the output) mask and dropped copy [N, width]. */
   masks: Arr[];
   dropped: Arr[];
@@ -478,7 +477,7 @@ export class RnnLM {
     const O = this.direct ? this.config.directOrder : 0;
     this.ws = {
       rows, batch, x: new Int32Array(rows), xRow: new Int32Array(rows), emb: this.alloc(rows * Emb), ctx: new Uint32Array(rows * O), keys: new Uint32Array(rows * O),
-      caches, outs: [], masks, dropped, logits: this.config.output === 'softmax' ? this.alloc(rows * V) : null,
+      caches, masks, dropped, logits: this.config.output === 'softmax' ? this.alloc(rows * V) : null,
       dPing: this.alloc(rows * wide), dPong: this.alloc(rows * wide), T: 0, B: 0, top: null, train: false,
     };
     return this.ws;
@@ -493,6 +492,7 @@ export class RnnLM {
    */
   forward(x: Int32Array, T: number, B: number, state: Arr, opts: ForwardOptions = {}): Arr {
     const { embed: Emb, hidden: H, vocabSize: V, layers, dropout: P } = this.config;
+    if (!(Number.isInteger(T) && T >= 1 && Number.isInteger(B) && B >= 1)) throw new RangeError(`forward: T and B must be positive integers, got T = ${T}, B = ${B}`);
     const N = T * B;
     if (x.length < N) throw new RangeError(`forward: ${x.length} ids for T·B = ${N}`);
     const S = this.stateWidth;
@@ -500,6 +500,7 @@ export class RnnLM {
     const train = opts.train === true && P > 0;
     if (train && !opts.rng) throw new ConfigError('forward: dropout in training needs opts.rng (a seeded Rng)');
     const ws = this.workspace(T, B);
+    ws.top = null; // until this forward completes: loss() and backward() refuse after one that threw
     ws.T = T;
     ws.B = B;
     ws.train = train;
@@ -534,11 +535,9 @@ export class RnnLM {
       return y;
     };
     let input: Arr = drop(0, emb, Emb);
-    ws.outs = [];
     for (let l = 0; l < layers; l++) {
       const st = state.subarray(l * B * S, (l + 1) * B * S);
       const out = this.layers[l].forward(k, ws.caches[l], input, st, T, B);
-      ws.outs.push(out);
       input = drop(l + 1, out, H);
     }
     ws.top = input;
@@ -595,7 +594,7 @@ export class RnnLM {
    */
   loss(targets: Int32Array, grad: boolean, scale: number, logProbs?: Float64Array): number {
     const ws = this.ws;
-    if (!ws || ws.T === 0 || !ws.top) throw new Error('loss() needs a forward() first');
+    if (!ws || !ws.top) throw new Error('loss() needs a forward() first');
     const N = ws.T * ws.B;
     const k = this.kernels;
     if (this.classOutput) return this.classOutput.loss(k, ws.top, targets, N, grad, scale, logProbs, this.classDirect(ws, N));
@@ -609,7 +608,7 @@ export class RnnLM {
   /** Backpropagation through time for the last forward + loss(grad=true); adds into `grads`. */
   backward(opts: BackwardOptions = {}): void {
     const ws = this.ws;
-    if (!ws || ws.T === 0 || !ws.top) throw new Error('backward() needs forward() and loss(grad) first');
+    if (!ws || !ws.top) throw new Error('backward() needs forward() and loss(grad) first');
     const { embed: Emb, hidden: H, vocabSize: V, layers } = this.config;
     const { T, B } = ws;
     const N = T * B;
