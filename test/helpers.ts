@@ -112,3 +112,12 @@ export function assertGradcheck(r: GradcheckResult, what: string, tol = 1e-6): v
     assert.ok(t.maxRelError <= tol, `${what} ${t.name}: max relative error ${t.maxRelError.toExponential(3)} > ${tol}`);
   }
 }
+
+/** Each of the first N rows of log-probabilities [N, V] is a distribution: Σ_w exp(row[w]) = 1 within 1e-12. */
+export function assertRowsSumToOne(logProbs: ArrayLike<number>, N: number, V: number): void {
+  for (let r = 0; r < N; r++) {
+    let s = 0;
+    for (let w = 0; w < V; w++) s += Math.exp(logProbs[r * V + w]);
+    assert.ok(Math.abs(s - 1) < 1e-12, `row ${r}: Σ P = ${s}`);
+  }
+}

@@ -10,6 +10,7 @@ import { RefKernels } from '../src/kernels/ref.js';
 import { ConfigError } from '../src/errors.js';
 import { buildHuffmanTree, HsOutput, MAX_DEPTH, treePaths, validateHsTree } from '../src/nn/hsoftmax.js';
 import { Rng } from '../src/rng.js';
+import { assertRowsSumToOne } from './helpers.js';
 
 const k = new RefKernels();
 
@@ -80,11 +81,7 @@ test('the hierarchical softmax is a distribution: Σ_w P(w|h) = 1; loss path = l
   const full = new Float64Array(N * V);
   out.logProbs(k, full, Hn, N);
   const lp = new Float64Array(N);
-  for (let r = 0; r < N; r++) {
-    let s = 0;
-    for (let w = 0; w < V; w++) s += Math.exp(full[r * V + w]);
-    assert.ok(Math.abs(s - 1) < 1e-12, `row ${r}: Σ P = ${s}`);
-  }
+  assertRowsSumToOne(full, N, V);
   for (let w = 0; w < V; w++) {
     const nll = out.loss(k, Hn, new Int32Array(N).fill(w), N, false, 1, lp);
     for (let r = 0; r < N; r++) assert.ok(Math.abs(lp[r] - full[r * V + w]) < 1e-12);
@@ -270,10 +267,7 @@ test('max-ent scores: the loss with table scores per node equals the full log-pr
     out.loss(k, Hn, new Int32Array(N).fill(w), N, false, 1, lp, { table, keys, O });
     for (let r = 0; r < N; r++) assert.ok(Math.abs(lp[r] - full[r * V + w]) < 1e-12, `row ${r} word ${w}`);
   }
-  for (let r = 0; r < N; r++) {
-    const s = full.subarray(r * V, (r + 1) * V).reduce((a, v) => a + Math.exp(v), 0);
-    assert.ok(Math.abs(s - 1) < 1e-12, `row ${r}: Σ P = ${s}`);
-  }
+  assertRowsSumToOne(full, N, V);
 });
 
 test('Huffman by hand, balanced: counts [1, 1, 1, 1] join w0 + w1 = A, w2 + w3 = B, A + B = root; breadth first root 0 = [A, B], A = 1, B = 2', () => {
@@ -305,10 +299,7 @@ test('HsOutput: its float buffers are allocated only when too short (G of the ba
   out.logProbs(k, full, Hn, N);
   assert.deepEqual(sizes, [0, 0, E, N * (V - 1)], 'node scores [N, V-1]');
   assert.ok(full.subarray(N * V).every((v) => v === X), 'logProbs wrote past row N - 1');
-  for (let r = 0; r < N; r++) {
-    const s = full.subarray(r * V, (r + 1) * V).reduce((a, v) => a + Math.exp(v), 0);
-    assert.ok(Math.abs(s - 1) < 1e-12, `row ${r}: Σ P = ${s}`);
-  }
+  assertRowsSumToOne(full, N, V);
   out.logProbs(k, full, Hn, N);
   out.logProbs(k, full, Hn, 1);
   assert.deepEqual(sizes, [0, 0, E, N * (V - 1)], 'node scores long enough: kept');

@@ -30,7 +30,7 @@ import { nodeWasmPlatform } from '../src/node/wasm-platform.js';
 import { Rng } from '../src/rng.js';
 import { DEFAULT_TRAIN, train } from '../src/train/trainer.js';
 import { Optimizer, clipGradNorms } from '../src/train/optimizer.js';
-import { assertBitEqual, assertCleanFailure, assertGradcheck, assertOk, makeText, rmTemp, runCli, tempDir } from './helpers.js';
+import { assertBitEqual, assertCleanFailure, assertGradcheck, assertOk, assertRowsSumToOne, makeText, rmTemp, runCli, tempDir } from './helpers.js';
 
 const k = new RefKernels();
 let dir = '';
@@ -89,11 +89,7 @@ test('hierarchical softmax (and with max-ent scores) through the model: Σ_w P(w
     for (let i = 0; i < m.config.layers * B * m.stateWidth; i++) s0[i] = rng.uniform(-1, 1);
     const full = m.forward(x, T, B, s0.slice()).slice();
     const lp = new Float64Array(N);
-    for (let r = 0; r < N; r++) {
-      let s = 0;
-      for (let w = 0; w < V; w++) s += Math.exp(full[r * V + w]);
-      assert.ok(Math.abs(s - 1) < 1e-12, `row ${r}: Σ P = ${s}`);
-    }
+    assertRowsSumToOne(full, N, V);
     for (let w = 0; w < V; w += 3) {
       m.forward(x, T, B, s0.slice(), { logits: false });
       m.loss(new Int32Array(N).fill(w), false, 1, lp);
@@ -116,11 +112,7 @@ test('class-factored softmax with max-ent scores: Σ_w P(w|h) = 1, and the loss 
   for (let i = m.config.layers * B * m.stateWidth; i < s0.length; i++) s0[i] = rng.int(V);
   const full = m.forward(x, T, B, s0.slice()).slice();
   const lp = new Float64Array(N);
-  for (let r = 0; r < N; r++) {
-    let s = 0;
-    for (let w = 0; w < V; w++) s += Math.exp(full[r * V + w]);
-    assert.ok(Math.abs(s - 1) < 1e-12, `row ${r}: Σ P = ${s}`);
-  }
+  assertRowsSumToOne(full, N, V);
   for (let w = 0; w < V; w++) {
     m.forward(x, T, B, s0.slice(), { logits: false });
     m.loss(new Int32Array(N).fill(w), false, 1, lp);
